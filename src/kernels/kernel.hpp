@@ -28,8 +28,9 @@ class OpContext {
  public:
   enum class Phase : uint8_t { kInfer, kCompute };
 
+  // `outputs[i]` points at the Value slot of output i (a scratch slot for omitted outputs).
   OpContext(const Node& node, Phase phase, const Value* const* inputs, const bool* known,
-            Value* outputs)
+            Value* const* outputs)
       : node_(&node), phase_(phase), inputs_(inputs), known_(known), outputs_(outputs) {}
 
   const Node& node() const { return *node_; }
@@ -53,21 +54,21 @@ class OpContext {
     if (i >= num_outputs()) return invalid_model(node_->label() + ": too few outputs");
     for (int64_t d : shape)
       if (d < 0) return invalid_argument(node_->label() + ": output " + std::to_string(i) + " would have a negative dimension");
-    outputs_[i] = Value::of(Tensor{dtype, std::move(shape), nullptr, nullptr});
+    *outputs_[i] = Value::of(Tensor{dtype, std::move(shape), nullptr, nullptr});
     return Status::ok();
   }
   // compute: the buffer for output i (allocated by the executor).
-  Tensor& output(int i) { return outputs_[i].tensor; }
+  Tensor& output(int i) { return outputs_[i]->tensor; }
   // compute, dynamic kernels: allocates output i on the heap and returns it.
   Result<Tensor*> allocate_output(int i, DataType dtype, const Shape& shape) {
     PETREL_ASSIGN_OR_RETURN(Tensor t, Tensor::allocate(dtype, shape));
-    outputs_[i] = Value::of(std::move(t));
-    return &outputs_[i].tensor;
+    *outputs_[i] = Value::of(std::move(t));
+    return &outputs_[i]->tensor;
   }
   // compute, dynamic kernels: sets a non-tensor output (sequence, empty optional) or a tensor
   // that aliases an input.
-  void set_output_value(int i, Value v) { outputs_[i] = std::move(v); }
-  Value& output_value(int i) { return outputs_[i]; }
+  void set_output_value(int i, Value v) { *outputs_[i] = std::move(v); }
+  Value& output_value(int i) { return *outputs_[i]; }
 
   // Returned from infer when a shape depends on data not known at plan time.
   static Status needs_data() { return Status(StatusCode::kNeedsData, "output shape depends on runtime data"); }
@@ -86,7 +87,7 @@ class OpContext {
   Phase phase_;
   const Value* const* inputs_;
   const bool* known_;
-  Value* outputs_;
+  Value* const* outputs_;
 };
 
 class Kernel {

@@ -52,12 +52,14 @@ inline Result<std::vector<Value>> run_kernel(const Node& node, const std::vector
   std::vector<const Value*> in(inputs.size());
   for (size_t i = 0; i < inputs.size(); ++i) in[i] = inputs[i].is_empty() ? nullptr : &inputs[i];
   std::vector<Value> out(node.outputs.size());
+  std::vector<Value*> out_ptrs(out.size());
+  for (size_t i = 0; i < out.size(); ++i) out_ptrs[i] = &out[i];
   if (kernel->dynamic_outputs()) {
-    OpContext ctx(node, OpContext::Phase::kCompute, in.data(), nullptr, out.data());
+    OpContext ctx(node, OpContext::Phase::kCompute, in.data(), nullptr, out_ptrs.data());
     PETREL_RETURN_IF_ERROR(kernel->compute(ctx));
     return out;
   }
-  OpContext ictx(node, OpContext::Phase::kInfer, in.data(), nullptr, out.data());
+  OpContext ictx(node, OpContext::Phase::kInfer, in.data(), nullptr, out_ptrs.data());
   PETREL_RETURN_IF_ERROR(kernel->infer(ictx));
   for (auto& v : out) {
     if (v.is_tensor()) {
@@ -65,7 +67,7 @@ inline Result<std::vector<Value>> run_kernel(const Node& node, const std::vector
       v.tensor = std::move(t);
     }
   }
-  OpContext cctx(node, OpContext::Phase::kCompute, in.data(), nullptr, out.data());
+  OpContext cctx(node, OpContext::Phase::kCompute, in.data(), nullptr, out_ptrs.data());
   PETREL_RETURN_IF_ERROR(kernel->compute(cctx));
   return out;
 }

@@ -1,0 +1,142 @@
+#include "onnx/opset.hpp"
+
+#include <cstring>
+
+namespace petrel::onnx {
+namespace {
+
+template <typename T>
+Result<Tensor> make_1d(DataType dt, const std::vector<T>& v, bool scalar = false) {
+  Shape s = scalar ? Shape{} : Shape{int64_t(v.size())};
+  PETREL_ASSIGN_OR_RETURN(Tensor t, Tensor::allocate(dt, s));
+  for (size_t i = 0; i < v.size(); ++i) static_cast<T*>(t.data)[i] = v[i];
+  return t;
+}
+
+// Adds a constant to the graph and returns its id.
+ValueId add_constant(Graph& g, const Node& n, const std::string& what, Tensor t) {
+  std::string base = n.name + "__" + what;
+  std::string name = base;
+  for (int k = 1; g.find(name) != kNoValue; ++k) name = base + "_" + std::to_string(k);
+  ValueId id = g.add_value(name);
+  g.values[size_t(id)].type = TypeInfo{TypeInfo::Kind::kTensor, t.dtype, true, {}, nullptr};
+  for (int64_t d : t.shape) g.values[size_t(id)].type.shape.push_back(Dim{d, {}});
+  g.constants.emplace(id, std::move(t));
+  return id;
+}
+
+void remove_attr(Node& n, const char* name) {
+  for (size_t i = 0; i < n.attrs.size(); ++i)
+    if (n.attrs[i].name == name) { n.attrs.erase(n.attrs.begin() + long(i)); return; }
+}
+
+void set_input(Node& n, size_t i, ValueId id) {
+  if (n.inputs.size() <= i) n.inputs.resize(i + 1, kNoValue);
+  n.inputs[i] = id;
+}
+
+// Moves an ints attribute to input `slot` as an int64 tensor (absent attribute: input stays absent).
+Status ints_attr_to_input(Graph& g, Node& n, const char* attr, size_t slot, bool scalar = false) {
+  const Attribute* a = n.attr(attr);
+  if (!a) return Status::ok();
+  std::vector<int64_t> v;
+  if (a->type == AttrType::kInts) v = a->ints;
+  else if (a->type == AttrType::kInt) v = {a->i};
+  else return invalid_model(n.label() + ": attribute '" + attr + "' must be ints");
+  PETREL_ASSIGN_OR_RETURN(Tensor t, make_1d<int64_t>(DataType::kInt64, v, scalar));
+  set_input(n, slot, add_constant(g, n, attr, std::move(t)));
+  remove_attr(n, attr);
+  return Status::ok();
+}
+
+Status float_attr_to_input(Graph& g, Node& n, const char* attr, size_t slot) {
+  const Attribute* a = n.attr(attr);
+  if (!a) return Status::ok();
+  if (a->type != AttrType::kFloat) return invalid_model(n.label() + ": attribute '" + attr + "' must be a float");
+  PETREL_ASSIGN_OR_RETURN(Tensor t, make_1d<float>(DataType::kFloat, {a->f}, true));
+  set_input(n, slot, add_constant(g, n, attr, std::move(t)));
+  remove_attr(n, attr);
+  return Status::ok();
+}
+
+Attribute string_attr(const char* name, const char* value) {
+  Attribute a;
+  a.name = name;
+  a.type = AttrType::kString;
+  a.s = value;
+  return a;
+}
+
+}  // namespace
+
+Status constant_node_value(const Node& n, Tensor& out) {
+  if (n.attrs.size() != 1) return invalid_model(n.label() + ": Constant needs exactly one value attribute");
+  const Attribute& a = n.attrs[0];
+  Result<Tensor> r = invalid_model(n.label() + ": unknown Constant attribute '" + a.name + "'");
+  if ((a.name == "value" && a.type == AttrType::kTensor) || (a.name == "sparse_value" && a.type == AttrType::kSparseTensor)) {
+    out = a.t;
+    if (out.dtype == DataType::kUndefined) return invalid_model(n.label() + ": Constant has no tensor");
+    return Status::ok();
+  }
+  if (a.name == "value_float" && a.type == AttrType::kFloat) r = make_1d<float>(DataType::kFloat, {a.f}, true);
+  else if (a.name == "value_floats" && a.type == AttrType::kFloats) r = make_1d<float>(DataType::kFloat, a.floats);
+  else if (a.name == "value_int" && a.type == AttrType::kInt) r = make_1d<int64_t>(DataType::kInt64, {a.i}, true);
+  else if (a.name == "value_ints" && a.type == AttrType::kInts) r = make_1d<int64_t>(DataType::kInt64, a.ints);
+  else if (a.name == "value_string" && a.type == AttrType::kString) r = make_1d<std::string>(DataType::kString, {a.s}, true);
+  else if (a.name == "value_strings" && a.type == AttrType::kStrings) r = make_1d<std::string>(DataType::kString, a.strings);
+  else if (a.name.rfind("value", 0) == 0 || a.name == "sparse_value")
+    return invalid_model(n.label() + ": Constant attribute '" + a.name + "' has the wrong type " + attr_type_name(a.type));
+  if (!r) return r.status();
+  out = std::move(r).value();
+  return Status::ok();
+}
+
+Status normalize_opsets(Graph& g) {
+  for (Node& n : g.nodes) {
+    if (!n.domain.empty()) continue;
+    const std::string& op = n.op_type;
+    const int v = n.opset;
+    if (op == "Reshape" && v < 5) {
+      PETREL_RETURN_IF_ERROR(ints_attr_to_input(g, n, "shape", 1));
+    } else if (op == "Slice" && v < 10) {
+      PETREL_RETURN_IF_ERROR(ints_attr_to_input(g, n, "starts", 1));
+      PETREL_RETURN_IF_ERROR(ints_attr_to_input(g, n, "ends", 2));
+      PETREL_RETURN_IF_ERROR(ints_attr_to_input(g, n, "axes", 3));
+    } else if (op == "Pad" && v < 11) {
+      PETREL_RETURN_IF_ERROR(ints_attr_to_input(g, n, v < 2 ? "paddings" : "pads", 1));
+      PETREL_RETURN_IF_ERROR(float_attr_to_input(g, n, "value", 2));
+    } else if (op == "Clip" && v < 11) {
+      const bool has_min = n.attr("min") != nullptr;
+      PETREL_RETURN_IF_ERROR(float_attr_to_input(g, n, "min", 1));
+      PETREL_RETURN_IF_ERROR(float_attr_to_input(g, n, "max", 2));
+      if (!has_min && n.inputs.size() > 2) n.inputs[1] = kNoValue;
+    } else if ((op == "Squeeze" || op == "Unsqueeze" || op == "ReduceSum") && v < 13) {
+      PETREL_RETURN_IF_ERROR(ints_attr_to_input(g, n, "axes", 1));
+    } else if (op == "Split" && v < 13) {
+      PETREL_RETURN_IF_ERROR(ints_attr_to_input(g, n, "split", 1));
+    } else if (op == "TopK" && v < 10) {
+      PETREL_RETURN_IF_ERROR(ints_attr_to_input(g, n, "k", 1));
+    } else if (op == "Dropout" && v < 12) {
+      PETREL_RETURN_IF_ERROR(float_attr_to_input(g, n, "ratio", 1));
+      remove_attr(n, "is_test");
+    } else if (op == "Upsample" || (op == "Resize" && v < 11)) {
+      // Upsample(X, scales) and Resize-10(X, scales) == Resize-11(X, roi="", scales) with
+      // asymmetric coordinates and floor rounding.
+      if (const Attribute* s = n.attr("scales")) {
+        if (s->type != AttrType::kFloats) return invalid_model(n.label() + ": attribute 'scales' must be floats");
+        PETREL_ASSIGN_OR_RETURN(Tensor t, make_1d<float>(DataType::kFloat, s->floats));
+        set_input(n, 1, add_constant(g, n, "scales", std::move(t)));
+        remove_attr(n, "scales");
+      }
+      if (n.inputs.size() < 2) return invalid_model(n.label() + ": needs scales");
+      n.inputs.insert(n.inputs.begin() + 1, kNoValue);
+      n.op_type = "Resize";
+      n.attrs.push_back(string_attr("coordinate_transformation_mode", "asymmetric"));
+      n.attrs.push_back(string_attr("nearest_mode", "floor"));
+      if (Attribute* m = n.attr("mode"); m && m->s == "bilinear") m->s = "linear";
+    }
+  }
+  return Status::ok();
+}
+
+}  // namespace petrel::onnx

@@ -1,4 +1,4 @@
-#include "core/dtype.hpp"
+#include "petrel/dtype.hpp"
 
 #include <string>
 

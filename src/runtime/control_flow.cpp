@@ -268,7 +268,7 @@ Result<std::unique_ptr<Kernel>> create_kernel(const Node& n, const Graph& g) {
   KernelFactory f = ref::find_kernel(n.domain, n.op_type);
   if (!f) return unsupported(n.label() + ": operator '" + (n.domain.empty() ? "" : n.domain + ".") + n.op_type + "' is not implemented");
   auto r = f(n);
-  if (!r) return r.status().with_context(n.label());
+  if (!r && r.status().message().rfind(n.label(), 0) != 0) return r.status().with_context(n.label());
   return r;
 }
 

@@ -7,6 +7,12 @@
 
 namespace petrel {
 
+// Prefixes the node's label to an error unless the kernel already named the node.
+static Status in_node(const Status& st, const Node& n) {
+  if (st.is_ok() || st.message().rfind(n.label(), 0) == 0) return st;
+  return st.with_context(n.label());
+}
+
 GraphExecutor::~GraphExecutor() { std::free(arena_); }
 
 Result<std::unique_ptr<GraphExecutor>> GraphExecutor::create(std::shared_ptr<const Graph> graph, bool static_plan) {
@@ -141,7 +147,7 @@ Status GraphExecutor::plan(const std::vector<Value>& inputs) {
       for (Value* v : out_ptrs_[i]) *v = Value{};
       continue;
     }
-    PETREL_RETURN_IF_ERROR(st.with_context(n.label()));
+    PETREL_RETURN_IF_ERROR(in_node(st, n));
     bool plannable = true;
     for (size_t j = 0; j < n.outputs.size(); ++j) {
       const Value& v = *out_ptrs_[i][j];
@@ -196,7 +202,7 @@ Status GraphExecutor::run_node(size_t i, bool dynamic) {
   if (dynamic && !k.dynamic_outputs()) {
     OpContext ictx(n, OpContext::Phase::kInfer, ins, nullptr, outs);
     ictx.implicit_inputs = implicit_ptrs_[i].data();
-    PETREL_RETURN_IF_ERROR(k.infer(ictx).with_context(n.label()));
+    PETREL_RETURN_IF_ERROR(in_node(k.infer(ictx), n));
     for (size_t j = 0; j < n.outputs.size(); ++j) {
       Value& v = *outs[j];
       if (!v.is_tensor()) continue;
@@ -206,7 +212,7 @@ Status GraphExecutor::run_node(size_t i, bool dynamic) {
   }
   OpContext ctx(n, OpContext::Phase::kCompute, ins, nullptr, outs);
   ctx.implicit_inputs = implicit_ptrs_[i].data();
-  return k.compute(ctx).with_context(n.label());
+  return in_node(k.compute(ctx), n);
 }
 
 Status GraphExecutor::run(const std::vector<Value>& inputs, const std::vector<const Value*>& outer,

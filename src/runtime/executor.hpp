@@ -35,6 +35,10 @@ class GraphExecutor {
   Status run(const std::vector<Value>& inputs, const std::vector<const Value*>& outer, std::vector<Value>& outputs);
 
   const ExecutorStats& stats() const { return stats_; }
+  // After plan(): the value of `id` as planned (dtype and shape known unless its producer is
+  // dynamic; data only for constants and folded values).
+  const Value& planned_value(ValueId id) const { return vals_[size_t(id)]; }
+  bool node_is_dynamic(size_t i) const { return mode_[i] == Mode::kDynamic; }
   bool planned() const { return planned_; }
 
  private:

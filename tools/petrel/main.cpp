@@ -1,1 +1,49 @@
-int main() { return 0; }
+// petrel: the command-line face of the runtime.
+#include <CLI/CLI.hpp>
+
+#include <iostream>
+
+#include "cli_common.hpp"
+#include "commands.hpp"
+#include "petrel/petrel.hpp"
+
+int main(int argc, char** argv) {
+  using namespace petrel::cli;
+  CLI::App app{"petrel — run ONNX models on-device.\n\n"
+               "Exit codes: 0 success, 1 I/O or internal error, 2 bad arguments or input files,\n"
+               "3 invalid model, 4 model uses something this build does not support."};
+  app.require_subcommand(0, 1);
+  app.set_version_flag("--version", petrel::version());
+
+  InspectArgs ia;
+  auto* inspect = app.add_subcommand("inspect", "Show a model's inputs, outputs, ops, parameters, MACs and planned arena bytes");
+  inspect->add_option("model", ia.model, "ONNX model file")->required();
+  inspect->add_option("--dim", ia.dims, "Size for a symbolic dimension, NAME=V (default 1); repeatable");
+  inspect->add_option("--shape", ia.shapes, "Shape of an input, INPUT=AxBxC; repeatable");
+  inspect->add_flag("--json", ia.json, "Print one JSON object");
+
+  RunArgs ra;
+  auto* run = app.add_subcommand("run", "Run a model once (or --repeat times) and summarise its outputs");
+  run->add_option("model", ra.model, "ONNX model file")->required();
+  run->add_option("-i,--input", ra.inputs, "Input from a .npy file, NAME=FILE.npy (or FILE.npy for a one-input model); "
+                                           "inputs not given get deterministic random data")->type_name("NAME=FILE");
+  run->add_option("--dim", ra.dims, "Size for a symbolic dimension of random inputs, NAME=V (default 1)");
+  run->add_option("--shape", ra.shapes, "Shape of a random input, INPUT=AxBxC");
+  run->add_option("-o,--output-dir", ra.output_dir, "Write each output as DIR/NAME.npy");
+  run->add_option("--labels", ra.labels, "Class names, one per line, for top-k output");
+  run->add_option("-k,--top-k", ra.top_k, "How many classes to show for classifier outputs")->capture_default_str();
+  run->add_option("-r,--repeat", ra.repeat, "Run N times and report the median latency")->capture_default_str();
+  run->add_option("-t,--threads", ra.threads, "Threads")->capture_default_str();
+  run->add_flag("-q,--quiet", ra.quiet, "One line: top class, confidence, latency");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int rc = app.exit(e);
+    return rc == 0 ? 0 : kExitUsage;
+  }
+  if (*inspect) return cmd_inspect(ia);
+  if (*run) return cmd_run(ra);
+  std::cout << app.help();
+  return kExitUsage;
+}

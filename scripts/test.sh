@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Installs what is needed, builds, and runs the whole test suite: unit and per-op tests, the
+# ONNX backend conformance suite against its manifest, model tests against PyTorch's outputs,
+# malformed-model tests, and the model-loader fuzzer (60 s under ASan+UBSan).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+bash scripts/build.sh
+# Benchmark-set models with PyTorch reference outputs (git-ignored; regenerated when missing).
+if [ ! -f build/models/.complete ]; then
+  /usr/bin/python3 scripts/models/export_benchmark_set.py --out build/models >/dev/null
+  touch build/models/.complete
+fi
+ctest --preset release -j 2
+if [ "${PETREL_SKIP_FUZZ:-0}" != 1 ]; then
+  bash tests/fuzz/run.sh 60
+fi

@@ -1,0 +1,26 @@
+// Internal view of a Session for Petrel's own tools (the CLI reads the graph and plan stats).
+#pragma once
+
+#include <memory>
+#include <vector>
+
+#include "onnx/model.hpp"
+#include "petrel/petrel.hpp"
+#include "runtime/executor.hpp"
+
+namespace petrel {
+
+struct Session::Impl {
+  std::shared_ptr<onnx::Model> model;
+  std::unique_ptr<GraphExecutor> exec;
+  std::vector<TensorInfo> inputs, outputs;
+  ModelInfo info;
+  std::vector<Value> bound;      // per input
+  std::vector<uint8_t> is_bound;
+  std::vector<Value> results;    // per output, after run()
+};
+
+// For tools: the internals of a session.
+Session::Impl& session_internals(Session& s);
+
+}  // namespace petrel

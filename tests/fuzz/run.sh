@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# Builds the model-loader fuzzer (cmake --preset fuzz: clang, libFuzzer, ASan+UBSan) and runs
+# it for SECONDS seconds (default 60) over a seed corpus in build/fuzz/corpus. Exits non-zero on
+# any finding (crash, leak, sanitizer report, timeout, out-of-memory); the reproducer is left
+# in build/fuzz/findings/.
+#
+#   tests/fuzz/run.sh 60
+#   build/fuzz/tests/fuzz/fuzz_model_loader build/fuzz/findings/crash-...   # reproduce one
+set -euo pipefail
+
+SECONDS_TO_RUN="${1:-60}"
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+cd "$ROOT"
+BUILD="$ROOT/build/fuzz"
+LOCK=/tmp/petrel-build.lock
+
+flock "$LOCK" cmake --preset fuzz >/dev/null
+flock "$LOCK" cmake --build --preset fuzz --target fuzz_model_loader -j2
+FUZZER="$BUILD/tests/fuzz/fuzz_model_loader"
+
+# Seed corpus: the shipped CNN, the handcrafted corrupt models, and ~30 small models from the
+# ONNX node tests chosen to cover subgraphs, sequences, optionals, typed/raw data and old opsets.
+CORPUS="$BUILD/corpus"
+SEEDS="$BUILD/seeds"
+FINDINGS="$BUILD/findings"
+mkdir -p "$CORPUS" "$SEEDS" "$FINDINGS"
+rm -f "$SEEDS"/*
+cp models/fashion_mnist/fashion_cnn.onnx "$SEEDS/fashion_cnn.onnx"
+for f in tests/malformed/*.onnx; do
+  [ -s "$f" ] && cp "$f" "$SEEDS/malformed_$(basename "$f")"
+done
+NODE=/usr/share/libonnx-testdata/data/node
+if [ -d "$NODE" ]; then
+  for t in test_if test_if_seq test_loop11 test_loop13_seq test_scan9_sum test_constant \
+           test_conv_with_strides_padding test_reshape_extended_dims test_gather_0 \
+           test_resize_upsample_scales_nearest test_upsample_nearest test_cast_FLOAT_to_STRING \
+           test_sequence_insert_at_back test_optional_get_element test_layer_normalization_2d_axis0 \
+           test_lstm_defaults test_gru_defaults test_maxpool_2d_pads test_split_variable_parts_1d \
+           test_slice test_clip test_einsum_batch_diagonal test_nonzero_example \
+           test_constantofshape_float_ones test_batchnorm_epsilon test_softmax_axis_0 test_matmul_2d \
+           test_gemm_default_no_bias test_dropout_default test_reduce_sum_default_axes_keepdims_example \
+           test_constant_pad test_range_float_type_positive_delta_expanded; do
+    [ -f "$NODE/$t/model.onnx" ] && cp "$NODE/$t/model.onnx" "$SEEDS/$t.onnx"
+  done
+fi
+echo "seeds: $(ls "$SEEDS" | wc -l) files; corpus: $(ls "$CORPUS" | wc -l) files"
+
+# Findings land in $FINDINGS; libFuzzer exits non-zero on the first one.
+set +e
+ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:allocator_may_return_null=1}" \
+UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}" \
+"$FUZZER" "$CORPUS" "$SEEDS" \
+  -max_total_time="$SECONDS_TO_RUN" -rss_limit_mb=2048 -max_len=262144 -timeout=10 \
+  -artifact_prefix="$FINDINGS/" -print_final_stats=1
+rc=$?
+set -e
+if [ $rc -ne 0 ]; then
+  echo "fuzz_model_loader: FINDING (exit $rc); reproducers in $FINDINGS:" >&2
+  ls -la "$FINDINGS" >&2
+  exit 1
+fi
+echo "fuzz_model_loader: no findings in ${SECONDS_TO_RUN}s"

@@ -1,0 +1,127 @@
+// petrel inspect MODEL: what a model is and what running it will cost.
+#include <algorithm>
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+#include <map>
+
+#include "api/session_impl.hpp"
+#include "cli_common.hpp"
+#include "commands.hpp"
+
+namespace petrel::cli {
+namespace {
+
+// Multiply-accumulates of the matrix ops at the planned shapes; -1 where a shape is unknown.
+int64_t node_macs(const Node& n, const GraphExecutor& ex) {
+  auto shape_of = [&](ValueId id, Shape& s) {
+    if (id == kNoValue) return false;
+    const Value& v = ex.planned_value(id);
+    if (!v.is_tensor() || v.tensor.dtype == DataType::kUndefined) return false;
+    s = v.tensor.shape;
+    return true;
+  };
+  auto numel = [](const Shape& s) { int64_t x = 1; for (auto d : s) x *= d; return x; };
+  Shape a, b, y;
+  if (n.op_type == "Conv" || n.op_type == "ConvTranspose" || n.op_type == "MatMul" || n.op_type == "Gemm") {
+    if (n.inputs.size() < 2 || !shape_of(n.inputs[0], a) || !shape_of(n.inputs[1], b) || !shape_of(n.outputs[0], y)) return -1;
+    if (b.empty() || a.empty()) return 0;
+    if (n.op_type == "Conv") return b[0] ? numel(y) * (numel(b) / b[0]) : 0;
+    if (n.op_type == "ConvTranspose") return b[0] ? numel(a) * (numel(b) / b[0]) : 0;
+    if (n.op_type == "MatMul") return numel(y) * a.back();
+    const Attribute* ta = n.attr("transA");
+    int64_t k = (ta && ta->i) ? a[0] : a.back();
+    return numel(y) * k;
+  }
+  return 0;
+}
+
+}  // namespace
+
+int cmd_inspect(const InspectArgs& args) {
+  ShapeOverrides ov;
+  if (Status st = parse_overrides(args.dims, args.shapes, ov); !st) return report(st);
+  const double t0 = now_ms();
+  auto sr = Session::open(args.model);
+  if (!sr) return report(sr.status());
+  const double load_ms = now_ms() - t0;
+  Session& s = *sr.value();
+  Session::Impl& impl = session_internals(s);
+  const Graph& g = *impl.model->graph;
+
+  // Plan at concrete shapes (symbolic dims = 1 unless --dim/--shape say otherwise).
+  std::vector<Tensor> dummies;
+  std::string plan_note;
+  bool planned = true;
+  for (const TensorInfo& in : s.inputs()) {
+    if (!in.is_tensor) { planned = false; break; }
+    auto shape = resolve_shape(in, ov);
+    if (!shape) return report(shape.status());
+    // Planning reads no input data: a non-null placeholder pointer of the right size suffices.
+    auto t = Tensor::allocate(in.dtype == DataType::kUndefined ? DataType::kFloat : in.dtype, shape.value());
+    if (!t) return report(t.status());
+    dummies.push_back(std::move(t).value());
+    if (Status st = s.set_input(in.name, dummies.back().dtype, dummies.back().shape, dummies.back().data); !st) return report(st);
+    for (size_t d = 0; d < in.shape.size(); ++d)
+      if (in.shape[d] < 0 && plan_note.find(in.dim_names[d] + "=") == std::string::npos)
+        plan_note += (plan_note.empty() ? "" : ", ") + (in.dim_names[d].empty() ? "?" : in.dim_names[d]) + "=" + std::to_string(shape.value()[d]);
+  }
+  Status plan_st = planned ? s.plan() : unsupported("inputs are not all tensors");
+
+  std::map<std::string, int> hist;
+  for (const Node& n : g.nodes) hist[(n.domain.empty() ? "" : n.domain + ".") + n.op_type]++;
+  int64_t params = 0;
+  size_t param_bytes = 0;
+  for (const auto& [id, t] : g.constants) {
+    params += t.numel();
+    param_bytes += t.dtype == DataType::kString ? 0 : t.nbytes();
+  }
+  int64_t macs = 0;
+  int unknown = 0;
+  if (plan_st) {
+    for (size_t i = 0; i < g.nodes.size(); ++i) {
+      int64_t m = node_macs(g.nodes[i], *impl.exec);
+      if (m < 0) ++unknown; else macs += m;
+    }
+  }
+  std::error_code ec;
+  const auto file_size = std::filesystem::file_size(args.model, ec);
+  const ModelInfo& mi = s.model_info();
+  auto type_str = [&](ValueId id) { return g.values[size_t(id)].type.to_string(); };
+  std::vector<std::pair<std::string, int>> ops(hist.begin(), hist.end());
+  std::sort(ops.begin(), ops.end(), [](auto& x, auto& y) { return x.second != y.second ? x.second > y.second : x.first < y.first; });
+
+  if (args.json) {
+    std::printf("{\"model\": \"%s\", \"file_bytes\": %llu, \"ir_version\": %lld, \"opset\": %lld, \"nodes\": %zu, ",
+                args.model.c_str(), (unsigned long long)file_size, (long long)mi.ir_version, (long long)mi.opset, g.nodes.size());
+    std::printf("\"parameters\": %lld, \"parameter_bytes\": %zu, \"zero_copy_bytes\": %zu, \"copied_bytes\": %zu, ",
+                (long long)params, param_bytes, mi.zero_copy_bytes, mi.copied_bytes);
+    std::printf("\"macs\": %lld, \"arena_bytes\": %zu, \"load_ms\": %.3f, \"ops\": {", (long long)(plan_st ? macs : -1), s.arena_bytes(), load_ms);
+    for (size_t i = 0; i < ops.size(); ++i) std::printf("%s\"%s\": %d", i ? ", " : "", ops[i].first.c_str(), ops[i].second);
+    std::printf("}}\n");
+    return kExitOk;
+  }
+  std::printf("model:      %s (%s)\n", args.model.c_str(), format_bytes(double(file_size)).c_str());
+  std::printf("producer:   %s, IR version %lld, opset %lld\n", mi.producer.empty() ? "?" : mi.producer.c_str(), (long long)mi.ir_version, (long long)mi.opset);
+  for (ValueId id : g.inputs) std::printf("input:      %s %s\n", g.values[size_t(id)].name.c_str(), type_str(id).c_str());
+  for (ValueId id : g.outputs) std::printf("output:     %s %s\n", g.values[size_t(id)].name.c_str(), type_str(id).c_str());
+  std::printf("nodes:      %zu (", g.nodes.size());
+  for (size_t i = 0; i < ops.size(); ++i) std::printf("%s%s %d", i ? ", " : "", ops[i].first.c_str(), ops[i].second);
+  std::printf(")\n");
+  std::printf("parameters: %lld (%s; %s used in place from the file, %s copied)\n", (long long)params, format_bytes(double(param_bytes)).c_str(),
+              format_bytes(double(mi.zero_copy_bytes)).c_str(), format_bytes(double(mi.copied_bytes)).c_str());
+  if (plan_st) {
+    const ExecutorStats& st = impl.exec->stats();
+    std::printf("MACs:       %.4g M%s%s\n", double(macs) / 1e6, unknown ? " (+ nodes with runtime-dependent shapes)" : "",
+                plan_note.empty() ? "" : (" at " + plan_note).c_str());
+    std::printf("arena:      %zu bytes (%s) planned%s; %d static, %d folded, %d dynamic nodes\n", s.arena_bytes(),
+                format_bytes(double(s.arena_bytes())).c_str(), plan_note.empty() ? "" : (" at " + plan_note).c_str(),
+                st.static_nodes, st.folded_nodes, st.dynamic_nodes);
+  } else {
+    std::printf("arena:      not planned (%s)\n", plan_st.to_string().c_str());
+  }
+  std::printf("load:       %.2f ms\n", load_ms);
+  return plan_st || !planned ? kExitOk : report(plan_st);
+}
+
+}  // namespace petrel::cli

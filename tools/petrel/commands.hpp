@@ -1,0 +1,29 @@
+// The subcommands of the petrel CLI and their parsed arguments.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace petrel::cli {
+
+struct InspectArgs {
+  std::string model;
+  std::vector<std::string> dims, shapes;
+  bool json = false;
+};
+int cmd_inspect(const InspectArgs& args);
+
+struct RunArgs {
+  std::string model;
+  std::vector<std::string> inputs;  // NAME=FILE.npy
+  std::vector<std::string> dims, shapes;
+  std::string output_dir;
+  std::string labels;               // class names, one per line
+  int top_k = 5;
+  int repeat = 1;
+  int threads = 1;
+  bool quiet = false;               // one line per run: label, confidence, latency
+};
+int cmd_run(const RunArgs& args);
+
+}  // namespace petrel::cli

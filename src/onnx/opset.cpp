@@ -91,7 +91,57 @@ Status constant_node_value(const Node& n, Tensor& out) {
   return Status::ok();
 }
 
+// Softmax/LogSoftmax/Hardmax before opset 13 coerce the input to 2-D at `axis` (default 1):
+// X -> Flatten(axis) -> op(axis=1) -> Reshape(Shape(X)), which is the same at every opset.
+Status rewrite_legacy_softmax(Graph& g, Node& n, std::vector<Node>& added) {
+  const Attribute* a = n.attr("axis");
+  if (a && a->type != AttrType::kInt) return invalid_model(n.label() + ": attribute 'axis' must be an int");
+  const int64_t axis = a ? a->i : 1;
+  if (n.inputs.size() != 1 || n.outputs.size() != 1 || n.inputs[0] == kNoValue) return invalid_model(n.label() + ": needs one input and one output");
+  auto fresh = [&](const std::string& what) {
+    std::string name = n.name + "__" + what;
+    for (int k = 1; g.find(name) != kNoValue; ++k) name = n.name + "__" + what + "_" + std::to_string(k);
+    return g.add_value(name);
+  };
+  const ValueId x = n.inputs[0], y = n.outputs[0];
+  const ValueId flat = fresh("flat"), soft = fresh("2d"), shape = fresh("shape");
+  Node fl;
+  fl.name = n.name + "__flatten";
+  fl.op_type = "Flatten";
+  fl.opset = n.opset;
+  fl.inputs = {x};
+  fl.outputs = {flat};
+  Attribute ax;
+  ax.name = "axis";
+  ax.type = AttrType::kInt;
+  ax.i = axis;
+  fl.attrs.push_back(ax);
+  Node sh;
+  sh.name = n.name + "__shape";
+  sh.op_type = "Shape";
+  sh.opset = n.opset;
+  sh.inputs = {x};
+  sh.outputs = {shape};
+  Node rs;
+  rs.name = n.name + "__reshape";
+  rs.op_type = "Reshape";
+  rs.opset = n.opset;
+  rs.inputs = {soft, shape};
+  rs.outputs = {y};
+  n.inputs[0] = flat;
+  n.outputs[0] = soft;
+  n.opset = 13;
+  remove_attr(n, "axis");
+  ax.i = 1;
+  n.attrs.push_back(ax);
+  added.push_back(std::move(fl));
+  added.push_back(std::move(sh));
+  added.push_back(std::move(rs));
+  return Status::ok();
+}
+
 Status normalize_opsets(Graph& g) {
+  std::vector<Node> added;
   for (Node& n : g.nodes) {
     if (!n.domain.empty()) continue;
     const std::string& op = n.op_type;
@@ -119,6 +169,8 @@ Status normalize_opsets(Graph& g) {
     } else if (op == "Dropout" && v < 12) {
       PETREL_RETURN_IF_ERROR(float_attr_to_input(g, n, "ratio", 1));
       remove_attr(n, "is_test");
+    } else if ((op == "Softmax" || op == "LogSoftmax" || op == "Hardmax") && v < 13) {
+      PETREL_RETURN_IF_ERROR(rewrite_legacy_softmax(g, n, added));
     } else if (op == "Upsample" || (op == "Resize" && v < 11)) {
       // Upsample(X, scales) and Resize-10(X, scales) == Resize-11(X, roi="", scales) with
       // asymmetric coordinates and floor rounding.
@@ -134,8 +186,10 @@ Status normalize_opsets(Graph& g) {
       n.attrs.push_back(string_attr("coordinate_transformation_mode", "asymmetric"));
       n.attrs.push_back(string_attr("nearest_mode", "floor"));
       if (Attribute* m = n.attr("mode"); m && m->s == "bilinear") m->s = "linear";
+      n.opset = 11;
     }
   }
+  for (Node& n : added) g.nodes.push_back(std::move(n));
   return Status::ok();
 }
 

@@ -124,7 +124,8 @@ case("not_protobuf.onnx", b"This is not an ONNX model, just some text.\n", "Inva
 # 3. A valid model cut in the middle of its graph field (field 7): the graph's length points
 #    past the end of the file.
 cut = base[: len(base) // 2]
-case("truncated.onnx", cut, "InvalidModel", "runs past the end of its message")
+assert len(base) == 102, "the expectation below was read off a 102-byte base model"
+case("truncated.onnx", cut, "InvalidModel", "protobuf: length 74 runs past the end of its message (29 bytes left)")
 
 # 4. Truncated inside a varint: ir_version's value bytes all have the continuation bit.
 case("truncated_varint.onnx", key(1, 0) + b"\x80\x80\x80", "InvalidModel",

@@ -3,7 +3,8 @@
 // Regenerate the models with: /usr/bin/python3 tests/malformed/make_malformed.py
 #include <gtest/gtest.h>
 
-#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <set>
@@ -72,7 +73,9 @@ TEST(Malformed, EveryModelHasAnExpectation) {
   EXPECT_GE(models, 24);
 }
 
+// PETREL_MALFORMED_VERBOSE=1 prints every error as Petrel reports it.
 TEST(Malformed, EachModelFailsWithItsSpecificError) {
+  const bool verbose = std::getenv("PETREL_MALFORMED_VERBOSE") != nullptr;
   for (const auto& e : read_expectations()) {
     SCOPED_TRACE("expected.tsv:" + std::to_string(e.line) + ": " + e.file);
     auto s = petrel::Session::open(kDir + "/" + e.file);
@@ -81,6 +84,7 @@ TEST(Malformed, EachModelFailsWithItsSpecificError) {
       continue;
     }
     const petrel::Status& st = s.status();
+    if (verbose) std::printf("%-28s %s\n", e.file.c_str(), st.to_string().c_str());
     EXPECT_EQ(std::string(petrel::status_code_name(st.code())), e.code) << st.to_string();
     EXPECT_NE(st.message().find(e.substring), std::string::npos)
         << "message does not contain \"" << e.substring << "\"\n  got: " << st.to_string();

@@ -26,4 +26,9 @@ struct RunArgs {
 };
 int cmd_run(const RunArgs& args);
 
+struct ConvertArgs {
+  std::string model, output;
+};
+int cmd_convert(const ConvertArgs& args);
+
 }  // namespace petrel::cli

@@ -36,6 +36,11 @@ int main(int argc, char** argv) {
   run->add_option("-t,--threads", ra.threads, "Threads")->capture_default_str();
   run->add_flag("-q,--quiet", ra.quiet, "One line: top class, confidence, latency");
 
+  ConvertArgs ca;
+  auto* convert = app.add_subcommand("convert", "Rewrite a model through Petrel's IR: opset-normalised, weights 64-byte aligned (zero-copy loading)");
+  convert->add_option("model", ca.model, "ONNX model file")->required();
+  convert->add_option("-o,--output", ca.output, "Output ONNX file")->required();
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -44,6 +49,7 @@ int main(int argc, char** argv) {
   }
   if (*inspect) return cmd_inspect(ia);
   if (*run) return cmd_run(ra);
+  if (*convert) return cmd_convert(ca);
   std::cout << app.help();
   return kExitUsage;
 }

@@ -120,7 +120,7 @@ class PRelu final : public Kernel {
   Status infer(OpContext& ctx) override {
     if (ctx.num_inputs() != 2 || !ctx.has_input(0) || !ctx.has_input(1)) return ctx.error("expects 2 inputs");
     const Tensor& x = ctx.input(0);
-    const Tensor& s = ctx.input(1);
+    const Tensor s = slope(ctx);
     if (x.dtype != s.dtype) return ctx.error("X and slope must have the same dtype");
     if (!dtype_is_float(x.dtype) && !dtype_is_integer(x.dtype))
       return ctx.error("unsupported dtype " + std::string(dtype_name(x.dtype)));
@@ -132,7 +132,7 @@ class PRelu final : public Kernel {
 
   Status compute(OpContext& ctx) override {
     const Tensor& x = ctx.input(0);
-    const Tensor& s = ctx.input(1);
+    const Tensor s = slope(ctx);
     Tensor& y = ctx.output(0);
     return dispatch_all_numeric(x.dtype, [&](auto tag) -> Status {
       using T = typename decltype(tag)::type;
@@ -146,6 +146,17 @@ class PRelu final : public Kernel {
       }
       return Status::ok();
     });
+  }
+
+ private:
+  // Before opset 7 a 1-D slope of size C was per channel (axis 1), not numpy-broadcast: view
+  // it as [C,1,...,1].
+  static Tensor slope(const OpContext& ctx) {
+    const Tensor& x = ctx.input(0);
+    Tensor s = Tensor::view(ctx.input(1).dtype, ctx.input(1).shape, ctx.input(1).data);
+    if (ctx.node().opset > 0 && ctx.node().opset < 7 && s.rank() == 1 && x.rank() >= 2 && s.shape[0] == x.shape[1] && s.shape[0] != 1)
+      s.shape.resize(size_t(x.rank() - 1), 1);
+    return s;
   }
 };
 

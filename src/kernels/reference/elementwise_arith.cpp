@@ -50,7 +50,7 @@ template <typename C> inline C py_fmod(C a, C b) {
 
 class Arith final : public Kernel {
  public:
-  Arith(BOp op, bool fmod) : op_(op), fmod_(fmod) {}
+  Arith(BOp op, bool fmod, int64_t legacy_axis) : op_(op), fmod_(fmod), legacy_axis_(legacy_axis) {}
 
   Status infer(OpContext& ctx) override {
     if (ctx.num_inputs() != 2 || !ctx.has_input(0) || !ctx.has_input(1)) return ctx.error("expects 2 inputs");
@@ -62,14 +62,15 @@ class Arith final : public Kernel {
     if (op_ != BOp::kPow && a.dtype != b.dtype)
       return ctx.error("inputs must have the same dtype, got " + std::string(dtype_name(a.dtype)) + " and " +
                        std::string(dtype_name(b.dtype)));
-    Shape out;
-    PETREL_RETURN_IF_ERROR(broadcast_inputs(ctx, 0, 2, out));
+    auto out_shape = broadcast_shapes(ctx.input(0).shape, rhs(ctx).shape);
+    if (!out_shape) return ctx.error(out_shape.status().message());
+    Shape out = std::move(out_shape).value();
     return ctx.set_output(0, a.dtype, std::move(out));
   }
 
   Status compute(OpContext& ctx) override {
     const Tensor& a = ctx.input(0);
-    const Tensor& b = ctx.input(1);
+    const Tensor b = rhs(ctx);
     Tensor& y = ctx.output(0);
     if (op_ == BOp::kPow) {
       return dispatch_all_numeric(a.dtype, [&](auto ta) -> Status {
@@ -89,6 +90,12 @@ class Arith final : public Kernel {
   }
 
  private:
+  Tensor rhs(const OpContext& ctx) const {
+    const Tensor& b = ctx.input(1);
+    if (legacy_axis_ == std::numeric_limits<int64_t>::min()) return Tensor::view(b.dtype, b.shape, b.data);
+    return legacy_broadcast_view(legacy_axis_, ctx.input(0), b);
+  }
+
   template <typename T> Status compute_float(const Tensor& a, const Tensor& b, Tensor& y) {
     using C = ComputeType<T>;
     // float32/float64 lambdas are plain arithmetic, so the loops vectorise.
@@ -145,6 +152,7 @@ class Arith final : public Kernel {
 
   BOp op_;
   bool fmod_;
+  int64_t legacy_axis_;
 };
 
 struct OpName { std::string_view name; BOp op; };
@@ -158,13 +166,15 @@ constexpr OpName kOps[] = {
 Result<std::unique_ptr<Kernel>> make_arith(const Node& n) {
   for (const OpName& e : kOps) {
     if (e.name != n.op_type) continue;
+    int64_t legacy_axis;
+    PETREL_RETURN_IF_ERROR(legacy_broadcast_axis(n, legacy_axis));
     bool fmod = false;
     if (e.op == BOp::kMod) {
       PETREL_ASSIGN_OR_RETURN(int64_t f, attr_int(n, "fmod", 0));
       if (f != 0 && f != 1) return unsupported(n.label() + ": fmod must be 0 or 1");
       fmod = f == 1;
     }
-    return std::unique_ptr<Kernel>(new Arith(e.op, fmod));
+    return std::unique_ptr<Kernel>(new Arith(e.op, fmod, legacy_axis));
   }
   return unsupported(n.label() + ": not an arithmetic op");
 }

@@ -19,7 +19,7 @@ bool is_compare(LOp op) { return op <= LOp::kGreaterOrEqual; }
 
 class Logic final : public Kernel {
  public:
-  explicit Logic(LOp op) : op_(op) {}
+  Logic(LOp op, int64_t legacy_axis) : op_(op), legacy_axis_(legacy_axis) {}
 
   Status infer(OpContext& ctx) override {
     if (ctx.num_inputs() != 2 || !ctx.has_input(0) || !ctx.has_input(1)) return ctx.error("expects 2 inputs");
@@ -40,15 +40,16 @@ class Logic final : public Kernel {
       default: ok = dtype_is_integer(t); break;
     }
     if (!ok) return ctx.error("unsupported dtype " + std::string(dtype_name(t)));
-    Shape out;
-    PETREL_RETURN_IF_ERROR(broadcast_inputs(ctx, 0, 2, out));
+    auto out_shape = broadcast_shapes(ctx.input(0).shape, rhs(ctx).shape);
+    if (!out_shape) return ctx.error(out_shape.status().message());
+    Shape out = std::move(out_shape).value();
     const bool to_bool = is_compare(op_) || op_ == LOp::kAnd || op_ == LOp::kOr || op_ == LOp::kXor;
     return ctx.set_output(0, to_bool ? DataType::kBool : t, std::move(out));
   }
 
   Status compute(OpContext& ctx) override {
     const Tensor& a = ctx.input(0);
-    const Tensor& b = ctx.input(1);
+    const Tensor b = rhs(ctx);
     Tensor& y = ctx.output(0);
     using B = uint8_t;
     switch (op_) {
@@ -93,6 +94,12 @@ class Logic final : public Kernel {
   }
 
  private:
+  Tensor rhs(const OpContext& ctx) const {
+    const Tensor& b = ctx.input(1);
+    if (legacy_axis_ == std::numeric_limits<int64_t>::min()) return Tensor::view(b.dtype, b.shape, b.data);
+    return legacy_broadcast_view(legacy_axis_, ctx.input(0), b);
+  }
+
   template <typename T> void compare(const Tensor& a, const Tensor& b, Tensor& y) {
     using B = uint8_t;
     switch (op_) {
@@ -108,6 +115,7 @@ class Logic final : public Kernel {
   }
 
   LOp op_;
+  int64_t legacy_axis_;
 };
 
 struct OpName { std::string_view name; LOp op; };
@@ -121,15 +129,17 @@ constexpr OpName kOps[] = {
 }  // namespace
 
 Result<std::unique_ptr<Kernel>> make_logic(const Node& n) {
+  int64_t legacy_axis;
+  PETREL_RETURN_IF_ERROR(legacy_broadcast_axis(n, legacy_axis));
   if (n.op_type == "BitShift") {
     PETREL_ASSIGN_OR_RETURN(std::string dir, attr_string(n, "direction", ""));
-    if (dir == "LEFT") return std::unique_ptr<Kernel>(new Logic(LOp::kShiftLeft));
-    if (dir == "RIGHT") return std::unique_ptr<Kernel>(new Logic(LOp::kShiftRight));
+    if (dir == "LEFT") return std::unique_ptr<Kernel>(new Logic(LOp::kShiftLeft, legacy_axis));
+    if (dir == "RIGHT") return std::unique_ptr<Kernel>(new Logic(LOp::kShiftRight, legacy_axis));
     if (!has_attr(n, "direction")) return invalid_model(n.label() + ": missing required attribute 'direction'");
     return unsupported(n.label() + ": direction '" + dir + "' (expected LEFT or RIGHT)");
   }
   for (const OpName& e : kOps)
-    if (e.name == n.op_type) return std::unique_ptr<Kernel>(new Logic(e.op));
+    if (e.name == n.op_type) return std::unique_ptr<Kernel>(new Logic(e.op, legacy_axis));
   return unsupported(n.label() + ": not a logic op");
 }
 

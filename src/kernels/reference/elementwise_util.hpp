@@ -182,6 +182,24 @@ void binary_loop(const Tensor& ta, const Tensor& tb, Tensor& to, Op&& op) {
                   });
 }
 
+// Opset < 7 binary ops: with attributes broadcast=1 and axis, B's dims align with A's starting
+// at `axis` instead of at the end. Returns B viewed with the numpy-equivalent shape.
+inline Tensor legacy_broadcast_view(int64_t axis, const Tensor& a, const Tensor& b) {
+  Tensor v = Tensor::view(b.dtype, b.shape, b.data);
+  if (axis < 0) axis += a.rank();
+  if (axis >= 0 && axis + b.rank() <= a.rank()) v.shape.resize(size_t(a.rank() - axis), 1);
+  return v;
+}
+
+// Reads the opset < 7 `broadcast`/`axis` attributes; axis_out = INT64_MIN when not used.
+inline Status legacy_broadcast_axis(const Node& n, int64_t& axis_out) {
+  axis_out = std::numeric_limits<int64_t>::min();
+  PETREL_ASSIGN_OR_RETURN(int64_t bc, attr_int(n, "broadcast", 0));
+  if (bc == 0 || !has_attr(n, "axis")) return Status::ok();
+  PETREL_ASSIGN_OR_RETURN(axis_out, attr_int(n, "axis", 0));
+  return Status::ok();
+}
+
 // Broadcast shape of all present inputs, error naming the node.
 inline Status broadcast_inputs(OpContext& ctx, int first, int last, Shape& out) {
   out.clear();

@@ -22,6 +22,13 @@ inline bool has_value(const OpContext& ctx, int i) {
   return ctx.has_input(i) && !ctx.input_value(i).is_empty();
 }
 
+// Checks that inputs 0..n-1 are present with a value (required inputs of the op).
+inline Status need_inputs(const OpContext& ctx, int n) {
+  for (int i = 0; i < n; ++i)
+    if (!has_value(ctx, i)) return ctx.error("missing required input " + std::to_string(i));
+  return Status::ok();
+}
+
 // Reads a scalar (or one-element) integer input as int64.
 inline Result<int64_t> read_scalar_int(const OpContext& ctx, int i, const char* what) {
   const Tensor& t = ctx.input(i);

@@ -1,6 +1,7 @@
 // DFT and STFT (opset 17 forms). Transforms run in double precision — the official data comes
 // from numpy's double-precision FFT, and near-zero bins must stay within atol=1e-7. Power-of-two
-// lengths use an iterative radix-2 FFT, other lengths a direct O(n^2) DFT over a twiddle table.
+// lengths use an iterative radix-2 FFT; other lengths use Bluestein's chirp-z algorithm (a
+// power-of-two convolution), so every length is O(n log n).
 #include <cmath>
 #include <utility>
 
@@ -10,49 +11,20 @@ namespace petrel::ref {
 namespace {
 
 constexpr double kPi = 3.14159265358979323846;
+constexpr int64_t kMaxDftLength = int64_t(1) << 22;  // bounds the scratch tables (Bluestein: 8n)
 
-// One complex transform of length n, reused across lines (tables built once per compute).
-class Transform {
+// Unscaled radix-2 FFT of a power-of-two length n with kernel exp(sign * 2*pi*i*jk/n).
+class Pow2Fft {
  public:
-  Transform(int64_t n, bool inverse) : n_(n), inverse_(inverse), cos_(size_t(n)), sin_(size_t(n)) {
-    const double sign = inverse ? 1.0 : -1.0;
-    for (int64_t m = 0; m < n; ++m) {
+  Pow2Fft() = default;
+  Pow2Fft(int64_t n, double sign) : n_(n), cos_(static_cast<size_t>(n / 2 + 1)), sin_(static_cast<size_t>(n / 2 + 1)) {
+    for (int64_t m = 0; m <= n / 2; ++m) {
       cos_[size_t(m)] = std::cos(2 * kPi * double(m) / double(n));
       sin_[size_t(m)] = sign * std::sin(2 * kPi * double(m) / double(n));
     }
-    pow2_ = (n & (n - 1)) == 0;
-    if (!pow2_) { tre_.resize(size_t(n)); tim_.resize(size_t(n)); }
   }
 
-  // In place on (re, im), both of length n.
-  void run(double* re, double* im) {
-    if (pow2_) fft(re, im);
-    else direct(re, im);
-    if (inverse_) {
-      const double s = 1.0 / double(n_);
-      for (int64_t k = 0; k < n_; ++k) { re[k] *= s; im[k] *= s; }
-    }
-  }
-
- private:
-  void direct(double* re, double* im) {
-    for (int64_t k = 0; k < n_; ++k) {
-      double sr = 0, si = 0;
-      int64_t idx = 0;  // (j * k) mod n, kept incrementally to avoid overflow
-      for (int64_t j = 0; j < n_; ++j) {
-        const double c = cos_[size_t(idx)], s = sin_[size_t(idx)];
-        sr += re[j] * c - im[j] * s;
-        si += re[j] * s + im[j] * c;
-        idx += k;
-        if (idx >= n_) idx -= n_;
-      }
-      tre_[size_t(k)] = sr;
-      tim_[size_t(k)] = si;
-    }
-    for (int64_t k = 0; k < n_; ++k) { re[k] = tre_[size_t(k)]; im[k] = tim_[size_t(k)]; }
-  }
-
-  void fft(double* re, double* im) {
+  void run(double* re, double* im) const {
     for (int64_t i = 1, j = 0; i < n_; ++i) {  // bit-reversal permutation
       int64_t bit = n_ >> 1;
       for (; j & bit; bit >>= 1) j ^= bit;
@@ -60,23 +32,93 @@ class Transform {
       if (i < j) { std::swap(re[i], re[j]); std::swap(im[i], im[j]); }
     }
     for (int64_t len = 2; len <= n_; len <<= 1) {
-      const int64_t step = n_ / len;
+      const int64_t step = n_ / len, half = len / 2;
       for (int64_t i = 0; i < n_; i += len) {
-        for (int64_t k = 0; k < len / 2; ++k) {
+        for (int64_t k = 0; k < half; ++k) {
           const double c = cos_[size_t(k * step)], s = sin_[size_t(k * step)];
-          double* ar = re + i + k; double* ai = im + i + k;
-          double* br = re + i + k + len / 2; double* bi = im + i + k + len / 2;
-          const double tr = *br * c - *bi * s, ti = *br * s + *bi * c;
-          *br = *ar - tr; *bi = *ai - ti;
-          *ar += tr; *ai += ti;
+          const int64_t a = i + k, b = i + k + half;
+          const double tr = re[b] * c - im[b] * s, ti = re[b] * s + im[b] * c;
+          re[b] = re[a] - tr; im[b] = im[a] - ti;
+          re[a] += tr; im[a] += ti;
         }
       }
     }
   }
 
-  int64_t n_;
-  bool inverse_, pow2_ = false;
-  std::vector<double> cos_, sin_, tre_, tim_;
+ private:
+  int64_t n_ = 1;
+  std::vector<double> cos_, sin_;
+};
+
+// Complex transform of length n (forward, or inverse scaled by 1/n), reused across lines.
+// Bluestein: X_j = c_j * sum_k (x_k c_k) conj(c_{j-k}) with the chirp c_k = exp(sign*pi*i*k^2/n).
+class Transform {
+ public:
+  Transform(int64_t n, bool inverse) : n_(n), inverse_(inverse) {
+    const double sign = inverse ? 1.0 : -1.0;
+    if ((n & (n - 1)) == 0) {
+      direct_ = Pow2Fft(n, sign);
+      return;
+    }
+    m_ = 1;
+    while (m_ < 2 * n - 1) m_ <<= 1;
+    fwd_ = Pow2Fft(m_, -1.0);
+    inv_ = Pow2Fft(m_, 1.0);
+    cr_.resize(size_t(n)); ci_.resize(size_t(n));
+    br_.assign(size_t(m_), 0.0); bi_.assign(size_t(m_), 0.0);
+    ar_.resize(size_t(m_)); ai_.resize(size_t(m_));
+    for (int64_t k = 0; k < n; ++k) {
+      const double ang = sign * kPi * double((k * k) % (2 * n)) / double(n);  // k^2 mod 2n keeps it exact
+      cr_[size_t(k)] = std::cos(ang);
+      ci_[size_t(k)] = std::sin(ang);
+      br_[size_t(k)] = cr_[size_t(k)];
+      bi_[size_t(k)] = -ci_[size_t(k)];
+      if (k > 0) { br_[size_t(m_ - k)] = cr_[size_t(k)]; bi_[size_t(m_ - k)] = -ci_[size_t(k)]; }
+    }
+    fwd_.run(br_.data(), bi_.data());
+  }
+
+  // In place on (re, im), both of length n.
+  void run(double* re, double* im) {
+    if (m_ == 0) {
+      direct_.run(re, im);
+    } else {
+      for (int64_t k = 0; k < m_; ++k) {
+        if (k < n_) {
+          const double c = cr_[size_t(k)], s = ci_[size_t(k)];
+          ar_[size_t(k)] = re[k] * c - im[k] * s;
+          ai_[size_t(k)] = re[k] * s + im[k] * c;
+        } else {
+          ar_[size_t(k)] = ai_[size_t(k)] = 0.0;
+        }
+      }
+      fwd_.run(ar_.data(), ai_.data());
+      for (int64_t k = 0; k < m_; ++k) {
+        const double r = ar_[size_t(k)] * br_[size_t(k)] - ai_[size_t(k)] * bi_[size_t(k)];
+        const double i = ar_[size_t(k)] * bi_[size_t(k)] + ai_[size_t(k)] * br_[size_t(k)];
+        ar_[size_t(k)] = r;
+        ai_[size_t(k)] = i;
+      }
+      inv_.run(ar_.data(), ai_.data());
+      const double scale = 1.0 / double(m_);
+      for (int64_t j = 0; j < n_; ++j) {
+        const double r = ar_[size_t(j)] * scale, i = ai_[size_t(j)] * scale;
+        const double c = cr_[size_t(j)], s = ci_[size_t(j)];
+        re[j] = r * c - i * s;
+        im[j] = r * s + i * c;
+      }
+    }
+    if (inverse_) {
+      const double s = 1.0 / double(n_);
+      for (int64_t k = 0; k < n_; ++k) { re[k] *= s; im[k] *= s; }
+    }
+  }
+
+ private:
+  int64_t n_, m_ = 0;  // m_: Bluestein convolution length, 0 for power-of-two n
+  bool inverse_;
+  Pow2Fft direct_, fwd_, inv_;
+  std::vector<double> cr_, ci_, br_, bi_, ar_, ai_;
 };
 
 // ---- DFT ----
@@ -86,6 +128,7 @@ class DftKernel final : public Kernel {
   DftKernel(int64_t axis, bool inverse, bool onesided) : axis_(axis), inverse_(inverse), onesided_(onesided) {}
 
   Status infer(OpContext& ctx) override {
+    PETREL_RETURN_IF_ERROR(need_inputs(ctx, 1));
     const Tensor& x = ctx.input(0);
     if (!dtype_is_float(x.dtype)) return ctx.error("input must be a float tensor");
     if (x.rank() < 2 || (x.shape.back() != 1 && x.shape.back() != 2))
@@ -148,7 +191,7 @@ class DftKernel final : public Kernel {
       PETREL_ASSIGN_OR_RETURN(n, read_scalar_int(ctx, 1, "dft_length"));
     }
     if (n < 1) return ctx.error("dft_length must be positive");
-    if (n > (int64_t(1) << 31)) return ctx.error("dft_length too large");
+    if (n > kMaxDftLength) return ctx.unsupported_error("DFT length above 2^22");
     return n;
   }
 
@@ -163,6 +206,7 @@ class StftKernel final : public Kernel {
   explicit StftKernel(bool onesided) : onesided_(onesided) {}
 
   Status infer(OpContext& ctx) override {
+    PETREL_RETURN_IF_ERROR(need_inputs(ctx, 2));
     const Tensor& x = ctx.input(0);
     if (!dtype_is_float(x.dtype)) return ctx.error("signal must be a float tensor");
     if (x.rank() != 3 || (x.shape[2] != 1 && x.shape[2] != 2))
@@ -228,6 +272,7 @@ class StftKernel final : public Kernel {
     if (flen < 0) return ctx.error("needs a window or a frame_length");
     if (flen < 1 || flen > x.shape[1]) return ctx.error("frame_length must be in [1, signal length]");
     if (step < 1) return ctx.error("frame_step must be positive");
+    if (flen > kMaxDftLength) return ctx.unsupported_error("frame_length above 2^22");
     return std::make_pair(step, flen);
   }
 

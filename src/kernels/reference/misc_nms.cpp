@@ -18,6 +18,7 @@ class NmsKernel final : public DynamicKernel {
   explicit NmsKernel(bool center) : center_(center) {}
 
   Status compute(OpContext& ctx) override {
+    PETREL_RETURN_IF_ERROR(need_inputs(ctx, 2));
     const Tensor& boxes = ctx.input(0);
     const Tensor& scores = ctx.input(1);
     if (!dtype_is_float(boxes.dtype) || !dtype_is_float(scores.dtype)) return ctx.error("boxes and scores must be float");

@@ -51,6 +51,7 @@ class RandomKernel final : public Kernel {
 
   Status infer(OpContext& ctx) override {
     if (!like_) return ctx.set_output(0, dt_, shape_);
+    PETREL_RETURN_IF_ERROR(need_inputs(ctx, 1));
     const Tensor& x = ctx.input(0);
     const DataType dt = dt_ == DataType::kUndefined ? x.dtype : dt_;
     if (!dtype_is_float(dt)) return ctx.error("output dtype must be a float type; set the dtype attribute");
@@ -86,6 +87,7 @@ class MultinomialKernel final : public Kernel {
   bool deterministic() const override { return false; }
 
   Status infer(OpContext& ctx) override {
+    PETREL_RETURN_IF_ERROR(need_inputs(ctx, 1));
     const Tensor& x = ctx.input(0);
     if (!dtype_is_float(x.dtype)) return ctx.error("input must be a float tensor");
     if (x.rank() != 2) return ctx.error("input must have shape [batch, classes]");
@@ -131,6 +133,7 @@ class BernoulliKernel final : public Kernel {
   bool deterministic() const override { return false; }
 
   Status infer(OpContext& ctx) override {
+    PETREL_RETURN_IF_ERROR(need_inputs(ctx, 1));
     const Tensor& x = ctx.input(0);
     if (!dtype_is_float(x.dtype)) return ctx.error("input must be a float tensor");
     return ctx.set_output(0, dt_ == DataType::kUndefined ? x.dtype : dt_, x.shape);

@@ -55,6 +55,7 @@ class RecurrentKernel final : public Kernel {
   explicit RecurrentKernel(RnnConfig cfg) : cfg_(std::move(cfg)) {}
 
   Status infer(OpContext& ctx) override {
+    PETREL_RETURN_IF_ERROR(need_inputs(ctx, 3));
     const Tensor& x = ctx.input(0);
     const Tensor& w = ctx.input(1);
     const Tensor& r = ctx.input(2);

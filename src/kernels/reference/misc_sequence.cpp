@@ -57,6 +57,7 @@ class SequenceAtKernel final : public DynamicKernel {
  public:
   Status compute(OpContext& ctx) override {
     PETREL_RETURN_IF_ERROR(need_sequence(ctx, 0));
+    PETREL_RETURN_IF_ERROR(need_inputs(ctx, 2));
     const auto& seq = *ctx.input_value(0).sequence;
     PETREL_ASSIGN_OR_RETURN(int64_t pos, read_scalar_int(ctx, 1, "position"));
     PETREL_ASSIGN_OR_RETURN(int64_t p, sequence_position(ctx, pos, int64_t(seq.size()), false));

@@ -22,6 +22,7 @@ class TfIdfKernel final : public Kernel {
         weights_(std::move(weights)), out_dim_(out_dim) {}
 
   Status infer(OpContext& ctx) override {
+    PETREL_RETURN_IF_ERROR(need_inputs(ctx, 1));
     const Tensor& x = ctx.input(0);
     const bool ok_type = strings_ ? x.dtype == DataType::kString
                                   : (x.dtype == DataType::kInt32 || x.dtype == DataType::kInt64);

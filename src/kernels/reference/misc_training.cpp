@@ -27,6 +27,7 @@ class OptimizerKernel final : public Kernel {
     if (extra <= 0 || extra % groups() != 0)
       return ctx.error("expects R, T and " + std::to_string(groups()) + " tensors per optimized variable");
     const int n = extra / groups();
+    PETREL_RETURN_IF_ERROR(need_inputs(ctx, ctx.num_inputs()));
     if (ctx.num_outputs() > outputs_per() * n) return ctx.error("too many outputs");
     if (!dtype_is_float(ctx.input(0).dtype) || ctx.input(0).numel() != 1) return ctx.error("R must be a float scalar");
     if (!dtype_is_integer(ctx.input(1).dtype) || ctx.input(1).numel() != 1) return ctx.error("T must be an integer scalar");

@@ -32,6 +32,7 @@ class WindowKernel final : public Kernel {
   WindowKernel(WindowKind kind, DataType dt, bool periodic) : kind_(kind), dt_(dt), periodic_(periodic) {}
 
   Status infer(OpContext& ctx) override {
+    PETREL_RETURN_IF_ERROR(need_inputs(ctx, 1));
     if (!ctx.input_known(0)) return OpContext::needs_data();
     PETREL_ASSIGN_OR_RETURN(int64_t size, read_scalar_int(ctx, 0, "size"));
     if (size < 0 || size > kMaxElements) return ctx.error("window size out of range");
@@ -69,6 +70,7 @@ class MelWeightMatrixKernel final : public Kernel {
   explicit MelWeightMatrixKernel(DataType dt) : dt_(dt) {}
 
   Status infer(OpContext& ctx) override {
+    PETREL_RETURN_IF_ERROR(need_inputs(ctx, 5));
     if (!ctx.input_known(0) || !ctx.input_known(1)) return OpContext::needs_data();
     PETREL_ASSIGN_OR_RETURN(int64_t mel, read_scalar_int(ctx, 0, "num_mel_bins"));
     PETREL_ASSIGN_OR_RETURN(int64_t dft, read_scalar_int(ctx, 1, "dft_length"));

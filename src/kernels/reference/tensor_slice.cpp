@@ -76,7 +76,8 @@ class SliceKernel : public Kernel {
         // backwards: start clamps to the last element, end to one before the first
         s = std::clamp<int64_t>(s, 0, dim - 1);
         e = std::clamp<int64_t>(e, -1, dim - 1);
-        len = s > e ? (s - e - 1) / (-step) + 1 : 0;
+        // -step overflows for INT64_MIN: divide in unsigned arithmetic
+        len = s > e ? int64_t(uint64_t(s - e - 1) / (uint64_t(0) - uint64_t(step))) + 1 : 0;
       }
       out[size_t(a)] = len;
       if (len > 0) base += s * cs[size_t(a)];

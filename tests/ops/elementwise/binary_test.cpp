@@ -72,6 +72,17 @@ TEST(ElementwiseArith, GeneralBroadcast) {
   EXPECT_FALSE(mixed.is_ok());
 }
 
+TEST(ElementwiseArith, LegacyAxisBroadcast) {
+  // Opset < 7: broadcast=1, axis=1 aligns B [3] with A's dim 1 of [2,3,2].
+  Node n = make_node("Add", 2, 1, {test::attr_i("broadcast", 1), test::attr_i("axis", 1)});
+  n.opset = 6;
+  auto r = run_kernel(n, {Value::of(make_tensor<float>({2, 3, 2}, std::vector<float>(12, 0))),
+                          Value::of(make_tensor<float>({3}, {1, 2, 3}))});
+  ASSERT_TRUE(r.is_ok()) << r.status().to_string();
+  const float* y = (*r)[0].tensor.as<float>();
+  for (int i = 0; i < 12; ++i) EXPECT_EQ(y[i], float(1 + (i / 2) % 3));
+}
+
 TEST(ElementwiseArith, Integers) {
   EXPECT_EQ(run2<uint8_t>("Add", {2}, std::vector<uint8_t>{250, 1}, {2}, std::vector<uint8_t>{10, 2}),
             (std::vector<uint8_t>{4, 3}));  // wraps

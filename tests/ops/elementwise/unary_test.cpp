@@ -24,6 +24,8 @@ std::vector<float> run_f(const std::string& op, std::vector<float> x, std::vecto
   return std::vector<float>(t.as<float>(), t.as<float>() + t.numel());
 }
 
+std::vector<float> values_of(const Tensor& t) { return std::vector<float>(t.as<float>(), t.as<float>() + t.numel()); }
+
 void expect_near(const std::vector<float>& got, const std::vector<float>& want, float tol = 1e-6f) {
   ASSERT_EQ(got.size(), want.size());
   for (size_t i = 0; i < got.size(); ++i) {
@@ -186,6 +188,13 @@ TEST(ElementwiseActivation, PRelu) {
   ASSERT_TRUE(r2.is_ok());
   EXPECT_FLOAT_EQ((*r2)[0].tensor.as<float>()[1], -1);
   EXPECT_FLOAT_EQ((*r2)[0].tensor.as<float>()[5], -12);
+  // Opset 6: a 1-D slope of size C applies per channel (axis 1).
+  Node old = make_node("PRelu", 2, 1);
+  old.opset = 6;
+  auto x3 = make_tensor<float>({1, 2, 2}, {-1, -1, -1, -1});
+  auto r3 = run_kernel(old, {Value::of(x3), Value::of(make_tensor<float>({2}, {0.5f, 2}))});
+  ASSERT_TRUE(r3.is_ok()) << r3.status().to_string();
+  EXPECT_EQ(values_of((*r3)[0].tensor), (std::vector<float>{-0.5f, -0.5f, -2, -2}));
   // Slope must broadcast to X, not grow it.
   auto bad = make_tensor<float>({3, 2, 3}, std::vector<float>(18, 1));
   EXPECT_FALSE(run_kernel(make_node("PRelu", 2, 1), {Value::of(x), Value::of(bad)}).is_ok());

@@ -51,6 +51,29 @@ TEST(Dft, RealForwardOnesidedPaddingInverse) {
   EXPECT_FALSE(run_kernel(make_node("DFT", 1, 1), {tf({1, 2, 3}, {1, 2, 3, 4, 5, 6})}).is_ok());
 }
 
+// Odd lengths take the chirp-z path: compare with the defining sum X_k = sum_j x_j e^{-2 pi i jk/n}.
+TEST(Dft, OddLengthMatchesDefinition) {
+  for (int n : {5, 7, 12}) {
+    std::vector<float> x(size_t(2 * n));
+    for (int j = 0; j < 2 * n; ++j) x[size_t(j)] = float((j * 37) % 11) - 5.0f;
+    auto r = run_kernel(make_node("DFT", 1, 1), {tf({1, n, 2}, x)});
+    ASSERT_TRUE(r.is_ok()) << r.status().to_string();
+    std::vector<float> want;
+    for (int k = 0; k < n; ++k) {
+      double sr = 0, si = 0;
+      for (int j = 0; j < n; ++j) {
+        const double a = -2 * M_PI * double(j) * double(k) / double(n);
+        sr += x[size_t(2 * j)] * std::cos(a) - x[size_t(2 * j + 1)] * std::sin(a);
+        si += x[size_t(2 * j)] * std::sin(a) + x[size_t(2 * j + 1)] * std::cos(a);
+      }
+      want.push_back(float(sr));
+      want.push_back(float(si));
+    }
+    expect_near(vals((*r)[0]), want, 1e-4f);
+  }
+  EXPECT_FALSE(run_kernel(make_node("DFT", 1, 1), {Value{}}).is_ok());  // missing input
+}
+
 TEST(Stft, FramesAndWindow) {
   auto sig = tf({1, 8, 1}, {0, 1, 2, 3, 4, 5, 6, 7});
   // Frames [0..3] and [4..7], one-sided 3 bins: [6, -2+2i, -2] and [22, -2+2i, -2].

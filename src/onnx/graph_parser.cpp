@@ -12,6 +12,8 @@
 namespace petrel::onnx {
 namespace {
 
+constexpr size_t kMaxDensifiedSparseBytes = size_t(256) << 20;
+
 struct RawNode {
   Node node;
   std::vector<std::string> in_names, out_names;
@@ -247,6 +249,11 @@ Status parse_sparse_tensor(WireReader r, TensorSource& src, Tensor& out) {
   }
   if (values.dtype == DataType::kString || values.dtype == DataType::kUndefined || values.rank() != 1)
     return invalid_model("sparse tensor: values must be a 1-D numeric tensor");
+  // Petrel keeps tensors dense: bound what a few bytes of sparse data may expand to.
+  auto dense = checked_numel(dims);
+  if (!dense) return invalid_model("sparse tensor: " + dense.status().message());
+  if (packed_bytes(values.dtype, dense.value()) > kMaxDensifiedSparseBytes)
+    return unsupported("sparse tensor of shape " + shape_to_string(dims) + " would densify to more than 256 MiB");
   PETREL_ASSIGN_OR_RETURN(out, Tensor::allocate(values.dtype, dims));
   const int64_t nnz = values.numel(), total = out.numel();
   if (indices.dtype != DataType::kInt64) return invalid_model("sparse tensor: indices must be int64");

@@ -77,7 +77,8 @@ bool safe_relative_path(const std::string& p) {
 }
 
 Status resolve_external(TensorSource& src, const std::vector<std::pair<std::string, std::string>>& kv,
-                        size_t expected, const std::string& tname, const uint8_t*& data) {
+                        size_t expected, const std::string& tname, const uint8_t*& data,
+                        std::shared_ptr<MappedFile>& holder) {
   std::string location;
   uint64_t offset = 0, length = 0;
   bool has_length = false;
@@ -110,6 +111,7 @@ Status resolve_external(TensorSource& src, const std::vector<std::pair<std::stri
                          std::to_string(expected) + ") runs past the end of " + location + " (" +
                          std::to_string(file->size()) + " bytes)");
   data = file->data() + offset;
+  holder = file;
   return Status::ok();
 }
 
@@ -197,11 +199,13 @@ Status parse_tensor(WireReader r, TensorSource& src, Tensor& out, std::string* n
     return unsupported(label + ": data type " + std::string(dtype_name(dt)));
   const size_t expected = dt == DataType::kString ? 0 : packed_bytes(dt, n);
   const uint8_t* base = src.file ? src.file->data() : nullptr;
+  // The mapping the raw bytes live in; views keep it alive.
+  std::shared_ptr<MappedFile> holder = src.file;
 
   if (location == 1 || !external.empty()) {
     if (dt == DataType::kString) return invalid_model(label + ": string tensors cannot use external data");
     const uint8_t* data = nullptr;
-    PETREL_RETURN_IF_ERROR(resolve_external(src, external, expected, name, data));
+    PETREL_RETURN_IF_ERROR(resolve_external(src, external, expected, name, data, holder));
     raw = data;
     raw_size = expected;
     has_raw = true;
@@ -221,9 +225,9 @@ Status parse_tensor(WireReader r, TensorSource& src, Tensor& out, std::string* n
       return invalid_model(label + ": raw data has " + std::to_string(raw_size) + " bytes but its dims and type need " + std::to_string(expected));
     size_t align = dtype_size(dt) ? dtype_size(dt) : 1;
     if (align > 8) align = 8;
-    if (src.file && reinterpret_cast<uintptr_t>(raw) % align == 0) {
+    if (holder && reinterpret_cast<uintptr_t>(raw) % align == 0) {
       out = Tensor::view(dt, dims, raw);
-      out.owner = std::shared_ptr<void>(src.file, const_cast<uint8_t*>(src.file->data()));
+      out.owner = std::shared_ptr<void>(holder, const_cast<uint8_t*>(holder->data()));
       src.zero_copy_bytes += expected;
       return Status::ok();
     }

@@ -21,12 +21,9 @@ struct Params { float alpha = 0, beta = 0, gamma = 0; };
 template <typename C> inline C softplus(C x) {
   return x > 0 ? x + std::log1p(std::exp(-x)) : std::log1p(std::exp(x));
 }
-// 1 / (1 + exp(-x)) without overflow of exp for very negative x.
-template <typename C> inline C sigmoid(C x) {
-  if (x >= 0) return C(1) / (C(1) + std::exp(-x));
-  const C e = std::exp(x);
-  return e / (C(1) + e);
-}
+// 1 / (1 + exp(-x)) is already safe at both ends: exp(-x) overflows to inf for very negative x
+// and the quotient becomes 0, as it should.
+template <typename C> inline C sigmoid(C x) { return C(1) / (C(1) + std::exp(-x)); }
 
 class Activation final : public Kernel {
  public:

@@ -3,6 +3,7 @@
 // positional for 1e-4 <= |x| < 1e16, otherwise d.ddde+XX); parsing accepts what Python's
 // float()/int() accept, including inf/nan spellings.
 #include <charconv>
+#include <algorithm>
 #include <cctype>
 #include <cstring>
 #include <string>
@@ -22,9 +23,20 @@ bool castable(DataType t) {
 // other than 0/1, which must not be read through a bool lvalue.
 template <typename T> using Storage = std::conditional_t<std::is_same_v<T, bool>, uint8_t, T>;
 
+// Cast to bfloat16 truncates the float32 bits, as the ONNX 1.12 reference (and its test data)
+// does; NaN stays a quiet NaN instead of possibly truncating to inf.
+inline BFloat16 bf16_truncate(float f) {
+  uint32_t u;
+  std::memcpy(&u, &f, 4);
+  BFloat16 b;
+  b.bits = (u & 0x7fffffffu) > 0x7f800000u ? uint16_t((u >> 16) | 0x40) : uint16_t(u >> 16);
+  return b;
+}
+
 template <typename To, typename From> void cast_loop(const Tensor& x, Tensor& y) {
   map_unary<Storage<From>, Storage<To>>(x, y, [](Storage<From> v) {
     if constexpr (std::is_same_v<From, bool>) return Storage<To>(convert<To, bool>(v != 0));
+    else if constexpr (std::is_same_v<To, BFloat16>) return bf16_truncate(float(load(v)));
     else return Storage<To>(convert<To, From>(v));
   });
 }
@@ -38,11 +50,26 @@ template <typename T> std::string shortest_digits(T v, int& exp10) {
     r = std::to_chars(buf, buf + sizeof(buf), v < 0 ? -v : v, std::chars_format::scientific);
   } else {  // float16/bfloat16: fewest digits whose parse rounds back to the same bits
     const float f = std::fabs(float(v));
-    for (int p = 0; p <= 9; ++p) {
-      r = std::to_chars(buf, buf + sizeof(buf), f, std::chars_format::scientific, p);
+    auto round_trips = [&] {
       float back = 0;
       std::from_chars(buf, r.ptr, back);
-      if (T(back).bits == T(f).bits) break;
+      return T(back).bits == T(f).bits;
+    };
+    for (int p = 0; p <= 9; ++p) {
+      r = std::to_chars(buf, buf + sizeof(buf), f, std::chars_format::scientific, p);
+      if (round_trips()) break;
+      // At a power of two the rounding interval is asymmetric: the nearest p-digit decimal may
+      // fall outside it while its neighbour on the other side of f is inside (numpy prints
+      // float16 0.015625 as "0.01563").
+      double d = 0;
+      std::from_chars(buf, r.ptr, d);
+      int e = 0;
+      const char* ep = std::find(buf, r.ptr, 'e');
+      if (ep < r.ptr) std::from_chars(ep + (ep[1] == '+' ? 2 : 1), r.ptr, e);
+      const double step = std::pow(10.0, e - p);
+      const double c = d < double(f) ? d + step : d - step;
+      r = std::to_chars(buf, buf + sizeof(buf), c, std::chars_format::scientific, p);
+      if (c > 0 && round_trips()) break;
     }
   }
   std::string digits;

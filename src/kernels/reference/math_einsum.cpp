@@ -164,14 +164,34 @@ class EinsumKernel final : public Kernel {
         idx[k] = 0;
       }
     };
+    // The innermost reduced label runs as a tight strided loop; the rest step an odometer.
+    std::vector<int64_t> rdims = p.red_dims, ist(nin, 0);
+    std::vector<std::vector<int64_t>> rst = p.red_strides;
+    int64_t inner = 1;
+    if (!rdims.empty()) {
+      inner = rdims.back();
+      rdims.pop_back();
+      for (size_t i = 0; i < nin; ++i) { ist[i] = rst[i].back(); rst[i].pop_back(); }
+      red_n /= inner == 0 ? 1 : inner;
+      if (inner == 0) red_n = 0;
+    }
+    ridx.assign(rdims.size(), 0);
     for (int64_t e = 0; e < out_n; ++e) {
       off = base;
       Acc acc = 0;
       for (int64_t r = 0; r < red_n; ++r) {
-        Acc prod = gemm_load(ptr[0][off[0]]);
-        for (size_t i = 1; i < nin; ++i) prod *= gemm_load(ptr[i][off[i]]);
-        acc += prod;
-        step(p.red_dims, p.red_strides, ridx, off);
+        if (nin == 2) {
+          const T* a = ptr[0] + off[0];
+          const T* b = ptr[1] + off[1];
+          for (int64_t j = 0; j < inner; ++j) acc += gemm_load(a[j * ist[0]]) * gemm_load(b[j * ist[1]]);
+        } else {
+          for (int64_t j = 0; j < inner; ++j) {
+            Acc prod = gemm_load(ptr[0][off[0] + j * ist[0]]);
+            for (size_t i = 1; i < nin; ++i) prod *= gemm_load(ptr[i][off[i] + j * ist[i]]);
+            acc += prod;
+          }
+        }
+        step(rdims, rst, ridx, off);
       }
       y[e] = gemm_store<T>(acc);
       step(p.out_dims, p.out_strides, oidx, base);

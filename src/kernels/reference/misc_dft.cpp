@@ -133,9 +133,9 @@ class DftKernel final : public Kernel {
     if (!dtype_is_float(x.dtype)) return ctx.error("input must be a float tensor");
     if (x.rank() < 2 || (x.shape.back() != 1 && x.shape.back() != 2))
       return ctx.error("input must have shape [..., signal, 1 or 2], got " + shape_to_string(x.shape));
-    PETREL_ASSIGN_OR_RETURN(int64_t axis, normalize_axis(ctx.node(), axis_, x.rank()));
-    if (axis == x.rank() - 1) return ctx.error("axis cannot be the last (complex) dimension");
-    if (has_value(ctx, 1) && !ctx.input_known(1)) return OpContext::needs_data();
+    if ((has_value(ctx, 1) && !ctx.input_known(1)) || (has_value(ctx, 2) && !ctx.input_known(2)))
+      return OpContext::needs_data();
+    PETREL_ASSIGN_OR_RETURN(int64_t axis, signal_axis(ctx));
     PETREL_ASSIGN_OR_RETURN(int64_t n, length(ctx, x.shape[size_t(axis)]));
     Shape out = x.shape;
     out[size_t(axis)] = onesided_ ? n / 2 + 1 : n;
@@ -151,7 +151,7 @@ class DftKernel final : public Kernel {
   template <typename T> Status run(OpContext& ctx) {
     const Tensor& x = ctx.input(0);
     Tensor& y = ctx.output(0);
-    const int64_t axis = axis_ < 0 ? axis_ + x.rank() : axis_;
+    PETREL_ASSIGN_OR_RETURN(const int64_t axis, signal_axis(ctx));
     const int64_t len = x.shape[size_t(axis)], comp = x.shape.back();
     PETREL_ASSIGN_OR_RETURN(const int64_t n, length(ctx, len));
     const int64_t out_len = y.shape[size_t(axis)];
@@ -182,6 +182,19 @@ class DftKernel final : public Kernel {
       }
     }
     return Status::ok();
+  }
+
+  // The transformed axis: the attribute (opset 17), or the axis input of the opset-20 form
+  // (default -2 there).
+  Result<int64_t> signal_axis(const OpContext& ctx) const {
+    const int64_t rank = ctx.input(0).rank();
+    int64_t axis = ctx.node().opset >= 20 ? -2 : axis_;
+    if (has_value(ctx, 2)) {
+      PETREL_ASSIGN_OR_RETURN(axis, read_scalar_int(ctx, 2, "axis"));
+    }
+    PETREL_ASSIGN_OR_RETURN(int64_t a, normalize_axis(ctx.node(), axis, rank));
+    if (a == rank - 1) return ctx.error("axis cannot be the last (complex) dimension");
+    return a;
   }
 
   // Transform length: dft_length when given, else the signal length.

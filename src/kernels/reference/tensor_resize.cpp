@@ -117,14 +117,14 @@ class ResizeKernel : public Kernel {
         scale[d] = double(sizes[i]) / double(x.shape[d]);
       }
       if (p_.policy != Policy::kStretch && na > 0) {
-        // one scale for all axes; sizes re-derived with round-half-even (Python's round)
+        // one scale for all axes; sizes re-derived rounding half up (as the ONNX reference)
         double s = scale[size_t(axes[0])];
         for (size_t i = 1; i < na; ++i)
           s = p_.policy == Policy::kNotLarger ? std::min(s, scale[size_t(axes[i])]) : std::max(s, scale[size_t(axes[i])]);
         for (size_t i = 0; i < na; ++i) {
           const size_t d = size_t(axes[i]);
           scale[d] = s;
-          out[d] = int64_t(std::nearbyint(s * double(x.shape[d])));
+          out[d] = int64_t(std::floor(s * double(x.shape[d]) + 0.5));
         }
       }
     } else if (present(ctx, scales_i)) {

@@ -68,7 +68,9 @@ class SliceKernel : public Kernel {
       if (s < 0) s += dim;
       if (e < 0) e += dim;
       int64_t len;
-      if (step > 0) {
+      if (dim == 0) {
+        len = 0;
+      } else if (step > 0) {
         s = std::clamp<int64_t>(s, 0, dim);
         e = std::clamp<int64_t>(e, 0, dim);
         len = e > s ? (e - s - 1) / step + 1 : 0;

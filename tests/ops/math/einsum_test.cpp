@@ -56,6 +56,12 @@ TEST(Einsum, ProductsAndDiagonals) {
   out = einsum("i,j->ij", {v, val<float>({2}, {1, -1})});
   ASSERT_TRUE(out.is_ok());
   EXPECT_EQ(values<float>((*out)[0]), (std::vector<float>{1, -1, 2, -2, 3, -3}));
+  out = einsum("i,i,i", {v, v, v});  // three operands
+  ASSERT_TRUE(out.is_ok());
+  EXPECT_EQ(values<float>((*out)[0]), (std::vector<float>{36}));
+  out = einsum("ij,jk,k->i", {a, b, val<float>({2}, {1, 10})});
+  ASSERT_TRUE(out.is_ok());
+  EXPECT_EQ(values<float>((*out)[0]), (std::vector<float>{32, 98}));
   auto sq = val<float>({3, 3}, iota(9));
   out = einsum("ii->i", {sq});
   ASSERT_TRUE(out.is_ok());

@@ -46,6 +46,10 @@ TEST(Dft, RealForwardOnesidedPaddingInverse) {
   auto ax = run_kernel(make_node("DFT", 1, 1, {attr_i("axis", 2)}), {tf({1, 2, 2, 1}, {1, 2, 3, 4})});
   ASSERT_TRUE(ax.is_ok());
   expect_near(vals((*ax)[0]), {3, 0, -1, 0, 7, 0, -1, 0});
+  // Opset-20 form: the axis comes as input 2.
+  auto ax20 = run_kernel(make_node("DFT", 3, 1), {tf({1, 2, 2, 1}, {1, 2, 3, 4}), Value{}, ti64({}, {-2})});
+  ASSERT_TRUE(ax20.is_ok()) << ax20.status().to_string();
+  expect_near(vals((*ax20)[0]), {3, 0, -1, 0, 7, 0, -1, 0});
   // Errors: axis on the complex dimension, last dim not 1 or 2.
   EXPECT_FALSE(run_kernel(make_node("DFT", 1, 1, {attr_i("axis", 2)}), {x}).is_ok());
   EXPECT_FALSE(run_kernel(make_node("DFT", 1, 1), {tf({1, 2, 3}, {1, 2, 3, 4, 5, 6})}).is_ok());

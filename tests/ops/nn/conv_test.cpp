@@ -140,3 +140,88 @@ TEST(Conv, Errors) {
   auto bad2 = make_node("Conv", 2, 1, {attr_i("strides", 2)});
   EXPECT_FALSE(run_kernel(bad2, {}).is_ok());
 }
+
+TEST(ConvTranspose, Strides1d) {
+  // x = [1, 2], w = [1, 1]: stride 1 overlaps, stride 2 tiles.
+  auto x = Value::of(make_tensor<float>({1, 1, 2}, {1, 2}));
+  auto w = Value::of(make_tensor<float>({1, 1, 2}, {1, 1}));
+  auto r = run_kernel(make_node("ConvTranspose", 2, 1), {x, w});
+  ASSERT_TRUE(r.is_ok()) << r.status().to_string();
+  EXPECT_EQ(to_vec((*r)[0]), (std::vector<float>{1, 3, 2}));
+  r = run_kernel(make_node("ConvTranspose", 2, 1, {attr_is("strides", {2})}), {x, w});
+  ASSERT_TRUE(r.is_ok());
+  EXPECT_EQ(to_vec((*r)[0]), (std::vector<float>{1, 1, 2, 2}));
+  // output_padding adds a zero at the end; bias is added everywhere.
+  r = run_kernel(make_node("ConvTranspose", 3, 1, {attr_is("strides", {2}), attr_is("output_padding", {1})}),
+                 {x, w, Value::of(make_tensor<float>({1}, {10}))});
+  ASSERT_TRUE(r.is_ok());
+  EXPECT_EQ(to_vec((*r)[0]), (std::vector<float>{11, 11, 12, 12, 10}));
+  // pads crop both ends.
+  r = run_kernel(make_node("ConvTranspose", 2, 1, {attr_is("pads", {1, 1})}), {x, w});
+  ASSERT_TRUE(r.is_ok());
+  EXPECT_EQ(to_vec((*r)[0]), (std::vector<float>{3}));
+  // output_shape larger than the natural size: zeros at the end.
+  r = run_kernel(make_node("ConvTranspose", 2, 1, {attr_is("output_shape", {4})}), {x, w});
+  ASSERT_TRUE(r.is_ok());
+  EXPECT_EQ(to_vec((*r)[0]), (std::vector<float>{1, 3, 2, 0}));
+}
+
+TEST(ConvTranspose, GroupsAndErrors) {
+  auto r = run_kernel(make_node("ConvTranspose", 2, 1, {attr_i("group", 2)}),
+                      {Value::of(make_tensor<float>({1, 2, 1}, {1, 2})), Value::of(make_tensor<float>({2, 1, 1}, {3, 4}))});
+  ASSERT_TRUE(r.is_ok()) << r.status().to_string();
+  EXPECT_EQ((*r)[0].tensor.shape, (Shape{1, 2, 1}));
+  EXPECT_EQ(to_vec((*r)[0]), (std::vector<float>{3, 8}));
+  // X channels must equal W.shape[0]
+  r = run_kernel(make_node("ConvTranspose", 2, 1),
+                 {Value::of(make_tensor<float>({1, 2, 1}, {1, 2})), Value::of(make_tensor<float>({1, 1, 1}, {3}))});
+  EXPECT_FALSE(r.is_ok());
+}
+
+TEST(ConvInteger, ZeroPointAndPadding) {
+  auto x = Value::of(make_tensor<uint8_t>({1, 1, 2, 2}, {1, 2, 3, 4}));
+  auto w = Value::of(make_tensor<uint8_t>({1, 1, 1, 1}, {2}));
+  auto zp = Value::of(make_tensor<uint8_t>({}, {1}));
+  auto r = run_kernel(make_node("ConvInteger", 3, 1), {x, w, zp});
+  ASSERT_TRUE(r.is_ok()) << r.status().to_string();
+  ASSERT_EQ((*r)[0].tensor.dtype, DataType::kInt32);
+  const int32_t* y = (*r)[0].tensor.as<int32_t>();
+  EXPECT_EQ(std::vector<int32_t>(y, y + 4), (std::vector<int32_t>{0, 2, 4, 6}));
+  // Padding behaves like the zero point: contributes 0. 2x2 kernel of 1s, pad 1 -> corner = x[0]-zp.
+  auto w2 = Value::of(make_tensor<int8_t>({1, 1, 2, 2}, {1, 1, 1, 1}));
+  r = run_kernel(make_node("ConvInteger", 3, 1, {attr_is("pads", {1, 1, 1, 1})}), {x, w2, zp});
+  ASSERT_TRUE(r.is_ok()) << r.status().to_string();
+  EXPECT_EQ((*r)[0].tensor.shape, (Shape{1, 1, 3, 3}));
+  y = (*r)[0].tensor.as<int32_t>();
+  EXPECT_EQ(std::vector<int32_t>(y, y + 9), (std::vector<int32_t>{0, 1, 1, 2, 6, 4, 2, 5, 3}));
+  // float input is rejected
+  EXPECT_FALSE(run_kernel(make_node("ConvInteger", 2, 1), {Value::of(make_tensor<float>({1, 1, 1, 1}, {1})), w}).is_ok());
+}
+
+TEST(QLinearConv, RequantizeRoundSaturate) {
+  auto x = Value::of(make_tensor<uint8_t>({1, 1, 1, 3}, {10, 20, 255}));
+  auto xs = Value::of(make_tensor<float>({}, {0.5f}));
+  auto xz = Value::of(make_tensor<uint8_t>({}, {10}));
+  auto w = Value::of(make_tensor<uint8_t>({1, 1, 1, 1}, {3}));
+  auto ws = Value::of(make_tensor<float>({1}, {1.f}));
+  auto wz = Value::of(make_tensor<uint8_t>({1}, {1}));
+  auto ys = Value::of(make_tensor<float>({}, {0.25f}));
+  auto yz = Value::of(make_tensor<uint8_t>({}, {5}));
+  auto b = Value::of(make_tensor<int32_t>({1}, {4}));
+  // acc = (x - 10) * 2 + 4 = [4, 24, 494]; * 0.5 / 0.25 = [8, 48, 988]; + 5 -> [13, 53, 255 (saturated)]
+  auto r = run_kernel(make_node("QLinearConv", 9, 1), {x, xs, xz, w, ws, wz, ys, yz, b});
+  ASSERT_TRUE(r.is_ok()) << r.status().to_string();
+  const uint8_t* y = (*r)[0].tensor.as<uint8_t>();
+  EXPECT_EQ(std::vector<int>(y, y + 3), (std::vector<int>{13, 53, 255}));
+  // Round half to even: acc 5 * 0.5 = 2.5 -> 2; acc 7 * 0.5 = 3.5 -> 4.
+  auto x2 = Value::of(make_tensor<uint8_t>({1, 1, 1, 2}, {5, 7}));
+  auto zero = Value::of(make_tensor<uint8_t>({}, {0}));
+  auto one = Value::of(make_tensor<uint8_t>({1, 1, 1, 1}, {1}));
+  auto s1 = Value::of(make_tensor<float>({}, {1.f}));
+  r = run_kernel(make_node("QLinearConv", 8, 1), {x2, xs, zero, one, s1, zero, s1, zero});
+  ASSERT_TRUE(r.is_ok()) << r.status().to_string();
+  y = (*r)[0].tensor.as<uint8_t>();
+  EXPECT_EQ(std::vector<int>(y, y + 2), (std::vector<int>{2, 4}));
+  // a missing scale is an error
+  EXPECT_FALSE(run_kernel(make_node("QLinearConv", 8, 1), {x2, Value{}, zero, one, s1, zero, s1, zero}).is_ok());
+}

@@ -65,6 +65,24 @@ TEST(TensorResize, Opset18AxesAndAspectRatio) {
   EXPECT_EQ((*r)[0].tensor.shape, (Shape{3, 3}));
 }
 
+TEST(TensorResize, LinearAntialiasDownscale) {
+  // scale 0.5: the triangle filter spans 4 taps with weights 1/8, 3/8, 3/8, 1/8
+  auto n = make_node("Resize", 3, 1, {attr_s("mode", "linear"), attr_i("antialias", 1)});
+  n.opset = 18;
+  auto r = run_kernel(n, {val<float>({4}, {0, 1, 2, 3}), Value{}, scales({0.5f})});
+  ASSERT_TRUE(r.is_ok()) << r.status().to_string();
+  expect_tensor<float>((*r)[0], {2}, {0.625f, 2.375f});
+}
+
+TEST(TensorResize, Float16Linear) {
+  auto x = val<Float16>({2}, {Float16(0.f), Float16(3.f)});
+  auto r = run_kernel(make_node("Resize", 4, 1, {attr_s("mode", "linear"), attr_s("coordinate_transformation_mode", "align_corners")}),
+                      {x, Value{}, Value{}, ints({4})});
+  ASSERT_TRUE(r.is_ok()) << r.status().to_string();
+  ASSERT_EQ((*r)[0].tensor.dtype, DataType::kFloat16);
+  EXPECT_EQ(float((*r)[0].tensor.as<Float16>()[2]), 2.f);
+}
+
 TEST(TensorResize, Errors) {
   auto x = iota_f({1, 2});
   EXPECT_FALSE(run_kernel(make_node("Resize", 4, 1), {x, Value{}, scales({1, 2}), ints({1, 4})}).is_ok());

@@ -7,7 +7,7 @@ PKGS=(
   # toolchain
   build-essential cmake ninja-build pkg-config clang libclang-rt-14-dev
   # libraries
-  libgtest-dev libcli11-dev libfmt-dev nlohmann-json3-dev
+  libgtest-dev libcli11-dev
   # ONNX conformance data and python tooling for tests and model export
   libonnx-testdata python3-onnx python3-numpy
   python3-torch python3-torchvision dataset-fashion-mnist

@@ -2,10 +2,11 @@
 // Strings follow numpy: numbers print like numpy's str() (shortest round-trip digits,
 // positional for 1e-4 <= |x| < 1e16, otherwise d.ddde+XX); parsing accepts what Python's
 // float()/int() accept, including inf/nan spellings.
-#include <charconv>
 #include <algorithm>
+#include <charconv>
 #include <cctype>
 #include <cstring>
+#include <iterator>
 #include <string>
 
 #include "kernels/reference/elementwise_util.hpp"
@@ -213,7 +214,18 @@ class Cast final : public Kernel {
 
 Result<std::unique_ptr<Kernel>> make_cast(const Node& n) {
   if (n.op_type == "CastLike") return std::unique_ptr<Kernel>(new Cast(DataType::kUndefined, true));
-  PETREL_ASSIGN_OR_RETURN(int64_t to, attr_int_required(n, "to"));
+  int64_t to = 0;
+  const Attribute* a = n.attr("to");
+  if (a && a->type == AttrType::kString) {  // opset < 6 spelled the type: to="FLOAT"
+    static const char* const kNames[] = {"UNDEFINED", "FLOAT", "UINT8", "INT8", "UINT16", "INT16", "INT32",
+                                         "INT64", "STRING", "BOOL", "FLOAT16", "DOUBLE", "UINT32", "UINT64"};
+    for (int i = 1; i < int(std::size(kNames)); ++i)
+      if (a->s == kNames[i]) to = i;
+    if (a->s == "BFLOAT16") to = int64_t(DataType::kBFloat16);
+    if (to == 0) return unsupported(n.label() + ": cast to '" + a->s + "'");
+  } else {
+    PETREL_ASSIGN_OR_RETURN(to, attr_int_required(n, "to"));
+  }
   if (to < 0 || to > kMaxDataType || !dtype_is_valid(int32_t(to)))
     return invalid_model(n.label() + ": 'to' is not a valid data type: " + std::to_string(to));
   if (!castable(DataType(to)))

@@ -31,11 +31,12 @@ Status check_per_channel(const OpContext& ctx, int i, int64_t M, const char* wha
 }
 
 // acc[n, m, out] = sum (x - xzp) * (w - wzp[m]); generic in spatial rank.
-void int_conv(const Tensor& x, int32_t xzp, const Tensor& w, const Tensor* wzp, const Window& win,
+Status int_conv(const Tensor& x, int32_t xzp, const Tensor& w, const Tensor* wzp, const Window& win,
               int64_t G, std::vector<int32_t>& acc) {
   const int64_t N = x.shape[0], C = x.shape[1], M = w.shape[0], Cg = C / G, Mg = M / G;
   const int64_t in_size = win.in_size(), out_size = win.out_size(), ks = win.kernel_size();
   const int64_t K = Cg * ks, r = win.rank;
+  PETREL_RETURN_IF_ERROR(checked_numel({K, out_size}).status());
   acc.assign(size_t(N * M * out_size), 0);
   std::vector<int32_t> col(size_t(K * out_size));
   std::vector<int64_t> kidx(static_cast<size_t>(r)), oidx(static_cast<size_t>(r));
@@ -76,6 +77,7 @@ void int_conv(const Tensor& x, int32_t xzp, const Tensor& w, const Tensor* wzp, 
       }
     }
   }
+  return Status::ok();
 }
 
 class ConvIntegerKernel final : public Kernel {
@@ -101,7 +103,7 @@ class ConvIntegerKernel final : public Kernel {
     PETREL_RETURN_IF_ERROR(infer_conv_shapes(ctx, a_, x, ctx.input(1), win, ys));
     const int32_t xzp = ctx.has_input(2) ? int8_at(ctx.input(2), 0) : 0;
     std::vector<int32_t> acc;
-    int_conv(x, xzp, ctx.input(1), ctx.has_input(3) ? &ctx.input(3) : nullptr, win, a_.group, acc);
+    PETREL_RETURN_IF_ERROR(int_conv(x, xzp, ctx.input(1), ctx.has_input(3) ? &ctx.input(3) : nullptr, win, a_.group, acc));
     std::copy(acc.begin(), acc.end(), ctx.output(0).as<int32_t>());
     return Status::ok();
   }
@@ -147,7 +149,7 @@ class QLinearConvKernel final : public Kernel {
     Shape ys;
     PETREL_RETURN_IF_ERROR(infer_conv_shapes(ctx, a_, x, w, win, ys));
     std::vector<int32_t> acc;
-    int_conv(x, int8_at(ctx.input(2), 0), w, &ctx.input(5), win, a_.group, acc);
+    PETREL_RETURN_IF_ERROR(int_conv(x, int8_at(ctx.input(2), 0), w, &ctx.input(5), win, a_.group, acc));
     const int64_t N = x.shape[0], M = w.shape[0], out_size = win.out_size();
     const float xs = ctx.input(1).as<float>()[0], ys_ = ctx.input(6).as<float>()[0];
     const Tensor& wsc = ctx.input(4);

@@ -40,6 +40,11 @@ class ConvTransposeKernel final : public Kernel {
   Status compute(OpContext& ctx) override {
     TransposeGeom g;
     PETREL_RETURN_IF_ERROR(geometry(ctx, g));
+    // The column buffer is (M/g * kernel) x input positions.
+    int64_t in_size = 1;
+    for (int64_t d : g.in) in_size *= d;
+    const Tensor& w = ctx.input(1);
+    PETREL_RETURN_IF_ERROR(checked_numel({w.numel() / std::max<int64_t>(1, w.shape[0]), in_size}).status());
     switch (ctx.input(0).dtype) {
       case DataType::kFloat: run<float>(ctx, g); break;
       case DataType::kDouble: run<double>(ctx, g); break;

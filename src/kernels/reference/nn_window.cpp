@@ -27,6 +27,11 @@ Status parse_window_attrs(const Node& n, WindowAttrs& a) {
   for (int64_t p : a.pads)
     if (p < 0) return invalid_model(n.label() + ": pads must be non-negative");
   if (a.group <= 0) return invalid_model(n.label() + ": group must be positive");
+  // Bounds keep every size computation below far from int64 overflow.
+  constexpr int64_t kLimit = int64_t(1) << 31;
+  for (const auto* v : {&a.kernel_shape, &a.strides, &a.dilations, &a.pads})
+    for (int64_t x : *v)
+      if (x > kLimit) return invalid_model(n.label() + ": window attribute value too large");
   return Status::ok();
 }
 

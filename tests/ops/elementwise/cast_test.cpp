@@ -116,6 +116,12 @@ TEST(ElementwiseCast, CastLikeAndErrors) {
   EXPECT_EQ((*r)[0].tensor.dtype, DataType::kInt16);
   EXPECT_EQ((*r)[0].tensor.as<int16_t>()[0], 1);
   EXPECT_EQ((*r)[0].tensor.as<int16_t>()[1], -3);
+  // Opset < 6 names the type.
+  Node legacy = make_node("Cast", 1, 1, {test::attr_s("to", "INT32")});
+  auto l = run_kernel(legacy, {Value::of(x)});
+  ASSERT_TRUE(l.is_ok()) << l.status().to_string();
+  EXPECT_EQ((*l)[0].tensor.dtype, DataType::kInt32);
+  EXPECT_EQ((*l)[0].tensor.as<int32_t>()[1], -3);
   // Missing / invalid / unsupported 'to'.
   EXPECT_FALSE(run_kernel(make_node("Cast", 1, 1), {Value::of(x)}).is_ok());
   EXPECT_FALSE(cast(x, DataType(99)).is_ok());

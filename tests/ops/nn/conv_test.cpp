@@ -84,7 +84,8 @@ TEST(Conv, MatchesNaiveOnOddSizes) {
   struct Case { int64_t N, C, H, W, M, K, G, s, p, d; };
   for (Case c : {Case{2, 3, 7, 9, 5, 3, 1, 1, 1, 1}, Case{1, 4, 11, 6, 6, 3, 2, 2, 1, 1},
                  Case{1, 6, 9, 9, 6, 3, 6, 1, 1, 2}, Case{1, 8, 5, 13, 9, 1, 1, 1, 0, 1},
-                 Case{1, 3, 10, 10, 7, 5, 1, 3, 2, 1}, Case{1, 4, 8, 8, 8, 3, 4, 1, 1, 1}}) {
+                 Case{1, 3, 10, 10, 7, 5, 1, 3, 2, 1}, Case{1, 4, 8, 8, 8, 3, 4, 1, 1, 1},
+                 Case{2, 5, 9, 7, 5, 3, 5, 2, 1, 1}, Case{1, 3, 6, 6, 3, 5, 3, 1, 2, 1}}) {
     std::vector<float> x(c.N * c.C * c.H * c.W), w(c.M * (c.C / c.G) * c.K * c.K);
     for (size_t i = 0; i < x.size(); ++i) x[i] = float((i * 7) % 13) - 6.f;
     for (size_t i = 0; i < w.size(); ++i) w[i] = float((i * 5) % 11) * 0.25f - 1.f;

@@ -167,7 +167,8 @@ Status parse_node(WireReader r, ParseContext& ctx, RawNode& rn) {
         WireReader sub(nullptr, nullptr, nullptr);
         PETREL_RETURN_IF_ERROR(r.message(sub));
         n.attrs.emplace_back();
-        PETREL_RETURN_IF_ERROR(parse_attribute(sub, ctx, n.attrs.back(), rn, n.attrs.size() - 1));
+        Status st = parse_attribute(sub, ctx, n.attrs.back(), rn, n.attrs.size() - 1);
+        if (!st) return st.with_context("node '" + n.name + "' (" + n.op_type + ") attribute '" + n.attrs.back().name + "'");
         break;
       }
       default: PETREL_RETURN_IF_ERROR(r.skip(t));

@@ -87,7 +87,10 @@ Result<std::shared_ptr<Model>> load(std::shared_ptr<MappedFile> file, const Load
   src.allow_external = opts.allow_external_data;
   if (file->size() == 0) return invalid_model("the model file is empty");
   WireReader r(file->data(), file->data() + file->size(), file->data());
-  PETREL_RETURN_IF_ERROR(parse_model(r, src, *m));
+  Status st = parse_model(r, src, *m);
+  // A wire-format error at the top level usually means the file is no ONNX model at all.
+  if (!st && st.message().rfind("protobuf:", 0) == 0) return invalid_model("not a valid ONNX protobuf: " + st.message());
+  PETREL_RETURN_IF_ERROR(st);
   m->zero_copy_bytes = src.zero_copy_bytes;
   m->copied_bytes = src.copied_bytes;
   return m;

@@ -65,6 +65,15 @@ TEST(ElementwiseCast, BoolAndHalf) {
   auto bb = cast(make_tensor<float>({2}, {1.0f + 3.0f / 512, -2.0f}), DataType::kBFloat16);
   EXPECT_EQ((*bb)[0].tensor.as<BFloat16>()[0].bits, 0x3f80);
   EXPECT_EQ((*bb)[0].tensor.as<BFloat16>()[1].bits, 0xc000);
+  // Values of the official test_cast_FLOAT_to_BFLOAT16 case (stored there as uint16 bits).
+  auto off = cast(make_tensor<float>({4}, {0.48033667f, 0.49968487f, std::numeric_limits<float>::quiet_NaN(),
+                                           -std::numeric_limits<float>::infinity()}),
+                  DataType::kBFloat16);
+  const BFloat16* ob = (*off)[0].tensor.as<BFloat16>();
+  EXPECT_EQ(ob[0].bits, 16117);
+  EXPECT_EQ(ob[1].bits, 16127);
+  EXPECT_EQ(ob[2].bits, 32704);
+  EXPECT_EQ(ob[3].bits, 65408);
   auto d = cast((*h)[0].tensor, DataType::kDouble);
   EXPECT_EQ((*d)[0].tensor.as<double>()[2], 0.5);
   auto i = cast(make_tensor<int64_t>({2}, {-1, 257}), DataType::kUInt8);

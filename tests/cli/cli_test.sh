@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# Black-box tests of the petrel CLI: outputs, files written, exit codes.
+# Usage: cli_test.sh PETREL_BINARY SOURCE_DIR
+set -uo pipefail
+petrel=$1
+src=$2
+model=$src/models/fashion_mnist/fashion_cnn.onnx
+samples=$src/models/fashion_mnist/samples
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+pass=0
+fail=0
+check() {  # check NAME EXPECTED_EXIT COMMAND...
+  local name=$1 want=$2
+  shift 2
+  "$@" >"$work/out" 2>"$work/err"
+  local rc=$?
+  if [ "$rc" -eq "$want" ]; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL $name: exit $rc, want $want"; cat "$work/err"; fi
+}
+expect_in() {  # expect_in NAME FILE TEXT
+  if grep -qF -- "$3" "$2"; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL $1: '$3' not in output:"; cat "$2"; fi
+}
+
+check help 0 "$petrel" --help
+expect_in help-lists-run "$work/out" "run"
+check run-help 0 "$petrel" run --help
+expect_in run-help-output-dir "$work/out" "--output-dir"
+check version 0 "$petrel" --version
+
+check inspect 0 "$petrel" inspect "$model"
+expect_in inspect-opset "$work/out" "opset 13"
+expect_in inspect-input "$work/out" "image float32[batch,1,28,28]"
+expect_in inspect-params "$work/out" "parameters: 56282"
+expect_in inspect-macs "$work/out" "MACs:       4.855 M"
+check inspect-json 0 "$petrel" inspect "$model" --json --dim batch=4
+/usr/bin/python3 -c "import json,sys; d=json.load(open(sys.argv[1])); assert d['ops']['Conv']==5 and d['macs']==4*4855168 and d['arena_bytes']>0, d" "$work/out" \
+  && pass=$((pass + 1)) || { fail=$((fail + 1)); echo "FAIL inspect-json content"; cat "$work/out"; }
+
+# run: label, top-k, latency, and NAME.npy outputs equal to PyTorch's logits.
+check run 0 "$petrel" run "$model" --input "image=$samples/sample_0.npy" --labels "$src/models/fashion_mnist/classes.txt" -o "$work/out_dir"
+expect_in run-top1 "$work/out" "top-5:  Ankle boot"
+expect_in run-latency "$work/out" "latency:"
+/usr/bin/python3 - "$work/out_dir/logits.npy" "$samples/expected_logits.npy" <<'PY' && pass=$((pass + 1)) || { fail=$((fail + 1)); echo "FAIL run-npy"; }
+import sys, numpy as np
+got, want = np.load(sys.argv[1]), np.load(sys.argv[2])[0:1]
+assert got.shape == (1, 10) and got.dtype == np.float32, (got.shape, got.dtype)
+assert np.abs(got - want).max() < 1e-4, np.abs(got - want).max()
+PY
+check run-quiet 0 "$petrel" run "$model" -i "$samples/sample_1.npy" --labels "$src/models/fashion_mnist/classes.txt" -q -r 3
+expect_in run-quiet-label "$work/out" "Pullover"
+check run-random-batch 0 "$petrel" run "$model" --dim batch=3
+expect_in run-random-batch-shape "$work/out" "float32[3,10]"
+
+# Errors: meaningful exit codes and messages.
+check missing-model 2 "$petrel" inspect "$work/nope.onnx"
+expect_in missing-model-msg "$work/err" "no such file"
+check bad-model 3 "$petrel" inspect "$src/tests/malformed/truncated.onnx"
+check unknown-op 4 "$petrel" run "$src/tests/malformed/unknown_op.onnx"
+check bad-dim 2 "$petrel" run "$model" --dim batch=x
+check bad-input-name 2 "$petrel" run "$model" --input "nope=$samples/sample_0.npy"
+check bad-npy 2 "$petrel" run "$model" --input "image=$model"
+expect_in bad-npy-msg "$work/err" "not a .npy file"
+check wrong-shape 2 "$petrel" run "$model" --shape image=1x1x27x28
+expect_in wrong-shape-msg "$work/err" "dimension 2"
+check no-args 2 "$petrel" run
+check unknown-flag 2 "$petrel" run "$model" --frobnicate
+
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]

@@ -1,5 +1,6 @@
 #include "runtime/executor.hpp"
 
+#include <chrono>
 #include <cstdlib>
 #include <cstring>
 
@@ -239,7 +240,13 @@ Status GraphExecutor::run(const std::vector<Value>& inputs, const std::vector<co
   for (size_t k = 0; k < outer.size(); ++k) vals_[size_t(g.outer_refs[k])] = *outer[k];
   for (size_t i = 0; i < g.nodes.size(); ++i) {
     if (mode_[i] == Mode::kFolded) continue;
+    if (!profiling_) {
+      PETREL_RETURN_IF_ERROR(run_node(i, mode_[i] == Mode::kDynamic));
+      continue;
+    }
+    const auto t0 = std::chrono::steady_clock::now();
     PETREL_RETURN_IF_ERROR(run_node(i, mode_[i] == Mode::kDynamic));
+    node_ms_[i] += std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
   }
   outputs.resize(g.outputs.size());
   for (size_t k = 0; k < g.outputs.size(); ++k) outputs[k] = vals_[size_t(g.outputs[k])];

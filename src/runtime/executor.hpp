@@ -35,6 +35,9 @@ class GraphExecutor {
   Status run(const std::vector<Value>& inputs, const std::vector<const Value*>& outer, std::vector<Value>& outputs);
 
   const ExecutorStats& stats() const { return stats_; }
+  // Per-node wall time, accumulated over runs while profiling is on (index = node index).
+  void set_profiling(bool on) { profiling_ = on; node_ms_.assign(graph_->nodes.size(), 0.0); }
+  const std::vector<double>& node_ms() const { return node_ms_; }
   // After plan(): the value of `id` as planned (dtype and shape known unless its producer is
   // dynamic; data only for constants and folded values).
   const Value& planned_value(ValueId id) const { return vals_[size_t(id)]; }
@@ -66,6 +69,8 @@ class GraphExecutor {
   void* arena_ = nullptr;
   size_t arena_capacity_ = 0;
   bool planned_ = false;
+  bool profiling_ = false;
+  std::vector<double> node_ms_;
   ExecutorStats stats_;
 };
 

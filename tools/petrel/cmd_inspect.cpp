@@ -8,35 +8,9 @@
 #include "api/session_impl.hpp"
 #include "cli_common.hpp"
 #include "commands.hpp"
+#include "model_stats.hpp"
 
 namespace petrel::cli {
-namespace {
-
-// Multiply-accumulates of the matrix ops at the planned shapes; -1 where a shape is unknown.
-int64_t node_macs(const Node& n, const GraphExecutor& ex) {
-  auto shape_of = [&](ValueId id, Shape& s) {
-    if (id == kNoValue) return false;
-    const Value& v = ex.planned_value(id);
-    if (!v.is_tensor() || v.tensor.dtype == DataType::kUndefined) return false;
-    s = v.tensor.shape;
-    return true;
-  };
-  auto numel = [](const Shape& s) { int64_t x = 1; for (auto d : s) x *= d; return x; };
-  Shape a, b, y;
-  if (n.op_type == "Conv" || n.op_type == "ConvTranspose" || n.op_type == "MatMul" || n.op_type == "Gemm") {
-    if (n.inputs.size() < 2 || !shape_of(n.inputs[0], a) || !shape_of(n.inputs[1], b) || !shape_of(n.outputs[0], y)) return -1;
-    if (b.empty() || a.empty()) return 0;
-    if (n.op_type == "Conv") return b[0] ? numel(y) * (numel(b) / b[0]) : 0;
-    if (n.op_type == "ConvTranspose") return b[0] ? numel(a) * (numel(b) / b[0]) : 0;
-    if (n.op_type == "MatMul") return numel(y) * a.back();
-    const Attribute* ta = n.attr("transA");
-    int64_t k = (ta && ta->i) ? a[0] : a.back();
-    return numel(y) * k;
-  }
-  return 0;
-}
-
-}  // namespace
 
 int cmd_inspect(const InspectArgs& args) {
   ShapeOverrides ov;
@@ -76,14 +50,8 @@ int cmd_inspect(const InspectArgs& args) {
     params += t.numel();
     param_bytes += t.dtype == DataType::kString ? 0 : t.nbytes();
   }
-  int64_t macs = 0;
   int unknown = 0;
-  if (plan_st) {
-    for (size_t i = 0; i < g.nodes.size(); ++i) {
-      int64_t m = node_macs(g.nodes[i], *impl.exec);
-      if (m < 0) ++unknown; else macs += m;
-    }
-  }
+  const int64_t macs = plan_st ? count_macs(impl, &unknown) : 0;
   std::error_code ec;
   const auto file_size = std::filesystem::file_size(args.model, ec);
   const ModelInfo& mi = s.model_info();

@@ -31,4 +31,14 @@ struct ConvertArgs {
 };
 int cmd_convert(const ConvertArgs& args);
 
+struct BenchArgs {
+  std::string model;
+  std::vector<std::string> dims, shapes;
+  std::string int_range;
+  int threads = 1, warmup = 5, runs = 50;
+  double sustained_s = 0;
+  bool json = false, profile = false;
+};
+int cmd_bench(const BenchArgs& args);
+
 }  // namespace petrel::cli

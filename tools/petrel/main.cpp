@@ -36,6 +36,19 @@ int main(int argc, char** argv) {
   run->add_option("-t,--threads", ra.threads, "Threads")->capture_default_str();
   run->add_flag("-q,--quiet", ra.quiet, "One line: top class, confidence, latency");
 
+  BenchArgs ba;
+  auto* bench = app.add_subcommand("bench", "Time a model: latency percentiles, load time, peak RSS, arena bytes, GFLOP/s");
+  bench->add_option("model", ba.model, "ONNX model file")->required();
+  bench->add_option("-t,--threads", ba.threads, "Threads")->capture_default_str();
+  bench->add_option("--warmup", ba.warmup, "Untimed runs after the first")->capture_default_str();
+  bench->add_option("--runs", ba.runs, "Timed runs")->capture_default_str();
+  bench->add_option("--dim", ba.dims, "Size for a symbolic dimension, NAME=V (default 1)");
+  bench->add_option("--shape", ba.shapes, "Shape of an input, INPUT=AxBxC");
+  bench->add_option("--int-range", ba.int_range, "Range of random integer inputs, LO,HI (default 0,100)");
+  bench->add_option("--sustained", ba.sustained_s, "Also run for SECONDS and report the median per 10-second window and the trend");
+  bench->add_flag("--profile", ba.profile, "Print time per op type");
+  bench->add_flag("--json", ba.json, "One JSON line with the fields of ort_bench.mjs (profile goes to stderr)");
+
   ConvertArgs ca;
   auto* convert = app.add_subcommand("convert", "Rewrite a model through Petrel's IR: opset-normalised, weights 64-byte aligned (zero-copy loading)");
   convert->add_option("model", ca.model, "ONNX model file")->required();
@@ -50,6 +63,7 @@ int main(int argc, char** argv) {
   if (*inspect) return cmd_inspect(ia);
   if (*run) return cmd_run(ra);
   if (*convert) return cmd_convert(ca);
+  if (*bench) return cmd_bench(ba);
   std::cout << app.help();
   return kExitUsage;
 }

@@ -6,6 +6,7 @@
 #include <memory>
 #include <vector>
 
+#include "kernels/reference/nn_common.hpp"
 #include "kernels/reference/nn_conv.hpp"
 #include "kernels/reference/nn_im2col.hpp"
 
@@ -91,6 +92,7 @@ class ConvKernel final : public Kernel {
   explicit ConvKernel(WindowAttrs a) : a_(std::move(a)) {}
 
   Status infer(OpContext& ctx) override {
+    PETREL_RETURN_IF_ERROR(require_inputs(ctx, 2));
     const Tensor& x = ctx.input(0);
     const Tensor& w = ctx.input(1);
     if ((x.dtype != DataType::kFloat && x.dtype != DataType::kDouble && x.dtype != DataType::kFloat16) ||

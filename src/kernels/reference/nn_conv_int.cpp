@@ -6,6 +6,7 @@
 #include <memory>
 #include <vector>
 
+#include "kernels/reference/nn_common.hpp"
 #include "kernels/reference/nn_conv.hpp"
 
 namespace petrel::ref::nn {
@@ -84,6 +85,7 @@ class ConvIntegerKernel final : public Kernel {
  public:
   explicit ConvIntegerKernel(WindowAttrs a) : a_(std::move(a)) {}
   Status infer(OpContext& ctx) override {
+    PETREL_RETURN_IF_ERROR(require_inputs(ctx, 2));
     const Tensor& x = ctx.input(0);
     const Tensor& w = ctx.input(1);
     if (!is_8bit(x.dtype) || !is_8bit(w.dtype)) return ctx.error("X and W must be int8 or uint8");

@@ -4,6 +4,7 @@
 #include <memory>
 #include <vector>
 
+#include "kernels/reference/nn_common.hpp"
 #include "kernels/reference/nn_gemm.hpp"
 #include "kernels/reference/nn_window.hpp"
 
@@ -20,6 +21,7 @@ class ConvTransposeKernel final : public Kernel {
       : a_(std::move(a)), output_padding_(std::move(output_padding)), output_shape_(std::move(output_shape)) {}
 
   Status infer(OpContext& ctx) override {
+    PETREL_RETURN_IF_ERROR(require_inputs(ctx, 2));
     const Tensor& x = ctx.input(0);
     const Tensor& w = ctx.input(1);
     if ((x.dtype != DataType::kFloat && x.dtype != DataType::kDouble && x.dtype != DataType::kFloat16) ||

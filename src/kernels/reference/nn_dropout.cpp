@@ -6,6 +6,7 @@
 #include <memory>
 #include <random>
 
+#include "kernels/reference/nn_common.hpp"
 #include "kernels/reference/common.hpp"
 
 namespace petrel::ref::nn {
@@ -19,6 +20,7 @@ class DropoutKernel final : public Kernel {
   bool deterministic() const override { return !may_train_; }
 
   Status infer(OpContext& ctx) override {
+    PETREL_RETURN_IF_ERROR(require_inputs(ctx, 1));
     const Tensor& x = ctx.input(0);
     if (!dtype_is_float(x.dtype)) return ctx.error("data must be a float tensor");
     if (ctx.has_input(1) && (!dtype_is_float(ctx.input(1).dtype) || ctx.input(1).numel() != 1))

@@ -3,29 +3,10 @@
 #include <memory>
 #include <vector>
 
-#include "kernels/reference/common.hpp"
+#include "kernels/reference/nn_common.hpp"
 
 namespace petrel::ref::nn {
 namespace {
-
-template <typename F> Status dispatch_x(DataType t, F&& f) {
-  switch (t) {
-    case DataType::kFloat: return f(Tag<float>{});
-    case DataType::kDouble: return f(Tag<double>{});
-    case DataType::kFloat16: return f(Tag<Float16>{});
-    case DataType::kBFloat16: return f(Tag<BFloat16>{});
-    default: return unsupported("dtype " + std::string(dtype_name(t)));
-  }
-}
-
-void put(Tensor& t, int64_t i, double v) {
-  switch (t.dtype) {
-    case DataType::kFloat: t.as<float>()[i] = float(v); break;
-    case DataType::kDouble: t.as<double>()[i] = v; break;
-    case DataType::kFloat16: t.as<Float16>()[i] = Float16(float(v)); break;
-    default: t.as<BFloat16>()[i] = BFloat16(float(v)); break;
-  }
-}
 
 // ---- LayerNormalization: normalises over the axes [axis, rank). ----
 class LayerNormKernel final : public Kernel {
@@ -33,6 +14,7 @@ class LayerNormKernel final : public Kernel {
   LayerNormKernel(int64_t axis, float eps, DataType stash) : axis_(axis), eps_(eps), stash_(stash) {}
 
   Status infer(OpContext& ctx) override {
+    PETREL_RETURN_IF_ERROR(require_inputs(ctx, 1));
     const Tensor& x = ctx.input(0);
     if (!dtype_is_float(x.dtype)) return ctx.error("X must be a float tensor");
     PETREL_ASSIGN_OR_RETURN(int64_t axis, normalize_axis(ctx.node(), axis_, x.rank()));
@@ -96,8 +78,8 @@ class LayerNormKernel final : public Kernel {
           if (bd) v += double(load(bd[boff[size_t(i)]]));
           yd[o * inner + i] = store<T>(ComputeType<T>(v));
         }
-        if (ctx.has_output(1)) put(ctx.output(1), o, mean);
-        if (ctx.has_output(2)) put(ctx.output(2), o, inv);
+        if (ctx.has_output(1)) put_float(ctx.output(1), o, mean);
+        if (ctx.has_output(2)) put_float(ctx.output(2), o, inv);
       }
       return Status::ok();
     });
@@ -115,6 +97,7 @@ class MvnKernel final : public Kernel {
   explicit MvnKernel(std::vector<int64_t> axes) : axes_(std::move(axes)) {}
 
   Status infer(OpContext& ctx) override {
+    PETREL_RETURN_IF_ERROR(require_inputs(ctx, 1));
     const Tensor& x = ctx.input(0);
     if (!dtype_is_float(x.dtype)) return ctx.error("X must be a float tensor");
     std::vector<bool> red;
@@ -179,6 +162,7 @@ class LpNormKernel final : public Kernel {
  public:
   LpNormKernel(int64_t axis, int64_t p) : axis_(axis), p_(p) {}
   Status infer(OpContext& ctx) override {
+    PETREL_RETURN_IF_ERROR(require_inputs(ctx, 1));
     const Tensor& x = ctx.input(0);
     if (!dtype_is_float(x.dtype)) return ctx.error("X must be a float tensor");
     PETREL_RETURN_IF_ERROR(normalize_axis(ctx.node(), axis_, x.rank()).status());
@@ -223,6 +207,7 @@ class LrnKernel final : public Kernel {
  public:
   LrnKernel(float alpha, float beta, float bias, int64_t size) : alpha_(alpha), beta_(beta), bias_(bias), size_(size) {}
   Status infer(OpContext& ctx) override {
+    PETREL_RETURN_IF_ERROR(require_inputs(ctx, 1));
     const Tensor& x = ctx.input(0);
     if (!dtype_is_float(x.dtype)) return ctx.error("X must be a float tensor");
     if (x.rank() < 2) return ctx.error("X must have rank >= 2");

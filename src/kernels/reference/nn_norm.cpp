@@ -4,7 +4,7 @@
 #include <memory>
 #include <vector>
 
-#include "kernels/reference/common.hpp"
+#include "kernels/reference/nn_common.hpp"
 
 namespace petrel::ref::nn {
 namespace {
@@ -33,25 +33,6 @@ Status check_vec(const OpContext& ctx, int i, int64_t n, const char* what) {
   if (!is_float(t.dtype)) return ctx.error(std::string(what) + " must be a float tensor");
   if (t.numel() != n || t.rank() != 1) return ctx.error(std::string(what) + " must have shape [" + std::to_string(n) + "]");
   return Status::ok();
-}
-
-template <typename T> Status dispatch_x(DataType t, T&& f) {
-  switch (t) {
-    case DataType::kFloat: return f(Tag<float>{});
-    case DataType::kDouble: return f(Tag<double>{});
-    case DataType::kFloat16: return f(Tag<Float16>{});
-    case DataType::kBFloat16: return f(Tag<BFloat16>{});
-    default: return unsupported("dtype " + std::string(dtype_name(t)));
-  }
-}
-
-void put(Tensor& t, int64_t i, double v) {
-  switch (t.dtype) {
-    case DataType::kFloat: t.as<float>()[i] = float(v); break;
-    case DataType::kDouble: t.as<double>()[i] = v; break;
-    case DataType::kFloat16: t.as<Float16>()[i] = Float16(float(v)); break;
-    default: t.as<BFloat16>()[i] = BFloat16(float(v)); break;
-  }
 }
 
 class BatchNormKernel final : public Kernel {
@@ -92,16 +73,16 @@ class BatchNormKernel final : public Kernel {
           double bm, bv;
           moments(N * inner, [&](int64_t k) { return double(load(xd[((k / inner) * C + c) * inner + k % inner])); }, bm, bv);
           if (training_) { mean = bm; var = bv; }
-          if (ctx.has_output(3)) put(ctx.output(3), c, bm);
-          if (ctx.has_output(4)) put(ctx.output(4), c, bv);
+          if (ctx.has_output(3)) put_float(ctx.output(3), c, bm);
+          if (ctx.has_output(4)) put_float(ctx.output(4), c, bv);
         }
         const double a = scale / std::sqrt(var + double(eps_));
         const double b = bias - mean * a;
         for (int64_t n = 0; n < N; ++n) affine(xd + (n * C + c) * inner, yd + (n * C + c) * inner, inner, a, b);
         // Running statistics: momentum-weighted with the batch statistics when training.
         const double m = double(momentum_);
-        if (ctx.has_output(1)) put(ctx.output(1), c, training_ ? rmean * m + mean * (1 - m) : rmean);
-        if (ctx.has_output(2)) put(ctx.output(2), c, training_ ? rvar * m + var * (1 - m) : rvar);
+        if (ctx.has_output(1)) put_float(ctx.output(1), c, training_ ? rmean * m + mean * (1 - m) : rmean);
+        if (ctx.has_output(2)) put_float(ctx.output(2), c, training_ ? rvar * m + var * (1 - m) : rvar);
       }
       return Status::ok();
     });
@@ -118,6 +99,7 @@ class GroupStatsNormKernel final : public Kernel {
   GroupStatsNormKernel(float eps, int64_t groups) : eps_(eps), groups_(groups) {}
 
   Status infer(OpContext& ctx) override {
+    PETREL_RETURN_IF_ERROR(require_inputs(ctx, 1));
     if (!ctx.has_input(1) || !ctx.has_input(2)) return ctx.error("scale and B are required");
     const Tensor& x = ctx.input(0);
     if (!is_float(x.dtype)) return ctx.error("X must be a float tensor");
@@ -179,6 +161,9 @@ Result<std::unique_ptr<Kernel>> make_batch_norm(const Node& n) {
   PETREL_ASSIGN_OR_RETURN(float eps, attr_float(n, "epsilon", 1e-5f));
   PETREL_ASSIGN_OR_RETURN(float momentum, attr_float(n, "momentum", 0.9f));
   PETREL_ASSIGN_OR_RETURN(int64_t training, attr_int(n, "training_mode", 0));
+  // Opset < 9: spatial = 0 meant per-activation statistics ([C, D1, ...] parameters).
+  PETREL_ASSIGN_OR_RETURN(int64_t spatial, attr_int(n, "spatial", 1));
+  if (spatial == 0) return unsupported(n.label() + ": BatchNormalization with spatial = 0");
   return std::unique_ptr<Kernel>(new nn::BatchNormKernel(eps, momentum, training != 0));
 }
 

@@ -5,6 +5,7 @@
 #include <memory>
 #include <vector>
 
+#include "kernels/reference/nn_common.hpp"
 #include "kernels/reference/nn_window.hpp"
 
 namespace petrel::ref::nn {
@@ -19,6 +20,7 @@ class PoolKernel final : public Kernel {
         col_major_(col_major) {}
 
   Status infer(OpContext& ctx) override {
+    PETREL_RETURN_IF_ERROR(require_inputs(ctx, 1));
     const Tensor& x = ctx.input(0);
     const bool int8 = x.dtype == DataType::kInt8 || x.dtype == DataType::kUInt8;
     const bool flt = x.dtype == DataType::kFloat || x.dtype == DataType::kDouble || x.dtype == DataType::kFloat16;

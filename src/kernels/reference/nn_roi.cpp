@@ -6,20 +6,10 @@
 #include <memory>
 #include <vector>
 
-#include "kernels/reference/common.hpp"
+#include "kernels/reference/nn_common.hpp"
 
 namespace petrel::ref::nn {
 namespace {
-
-template <typename F> Status dispatch_x(DataType t, F&& f) {
-  switch (t) {
-    case DataType::kFloat: return f(Tag<float>{});
-    case DataType::kDouble: return f(Tag<double>{});
-    case DataType::kFloat16: return f(Tag<Float16>{});
-    case DataType::kBFloat16: return f(Tag<BFloat16>{});
-    default: return unsupported("dtype " + std::string(dtype_name(t)));
-  }
-}
 
 // ---- MaxUnpool: Y = 0; Y.flat[I[i]] = X[i] (indices as produced by MaxPool). ----
 class MaxUnpoolKernel final : public Kernel {
@@ -28,6 +18,7 @@ class MaxUnpoolKernel final : public Kernel {
       : kernel_(std::move(k)), strides_(std::move(s)), pads_(std::move(p)) {}
 
   Status infer(OpContext& ctx) override {
+    PETREL_RETURN_IF_ERROR(require_inputs(ctx, 2));
     const Tensor& x = ctx.input(0);
     const Tensor& ind = ctx.input(1);
     if (!dtype_is_float(x.dtype)) return ctx.error("X must be a float tensor");
@@ -117,6 +108,7 @@ class MaxRoiPoolKernel final : public Kernel {
   MaxRoiPoolKernel(int64_t ph, int64_t pw, float scale) : ph_(ph), pw_(pw), scale_(scale) {}
 
   Status infer(OpContext& ctx) override {
+    PETREL_RETURN_IF_ERROR(require_inputs(ctx, 2));
     const Tensor& x = ctx.input(0);
     if (!dtype_is_float(x.dtype) || x.rank() != 4) return ctx.error("X must be a 4-D float tensor");
     PETREL_RETURN_IF_ERROR(check_rois(ctx, ctx.input(1), 5));
@@ -179,6 +171,7 @@ class RoiAlignKernel final : public Kernel {
       : half_pixel_(half_pixel), max_(max_mode), oh_(oh), ow_(ow), ratio_(ratio), scale_(scale) {}
 
   Status infer(OpContext& ctx) override {
+    PETREL_RETURN_IF_ERROR(require_inputs(ctx, 3));
     const Tensor& x = ctx.input(0);
     if (!dtype_is_float(x.dtype) || x.rank() != 4) return ctx.error("X must be a 4-D float tensor");
     PETREL_RETURN_IF_ERROR(check_rois(ctx, ctx.input(1), 4));

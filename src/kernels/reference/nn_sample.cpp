@@ -7,20 +7,10 @@
 #include <memory>
 #include <vector>
 
-#include "kernels/reference/common.hpp"
+#include "kernels/reference/nn_common.hpp"
 
 namespace petrel::ref::nn {
 namespace {
-
-template <typename F> Status dispatch_x(DataType t, F&& f) {
-  switch (t) {
-    case DataType::kFloat: return f(Tag<float>{});
-    case DataType::kDouble: return f(Tag<double>{});
-    case DataType::kFloat16: return f(Tag<Float16>{});
-    case DataType::kBFloat16: return f(Tag<BFloat16>{});
-    default: return unsupported("dtype " + std::string(dtype_name(t)));
-  }
-}
 
 enum class Interp : uint8_t { kBilinear, kNearest, kBicubic };
 enum class Padding : uint8_t { kZeros, kBorder, kReflection };
@@ -56,6 +46,7 @@ class GridSampleKernel final : public Kernel {
   GridSampleKernel(Interp m, Padding p, bool align) : mode_(m), pad_(p), align_(align) {}
 
   Status infer(OpContext& ctx) override {
+    PETREL_RETURN_IF_ERROR(require_inputs(ctx, 2));
     const Tensor& x = ctx.input(0);
     const Tensor& g = ctx.input(1);
     if (!dtype_is_float(x.dtype) || !dtype_is_float(g.dtype)) return ctx.error("X and grid must be float tensors");
@@ -147,6 +138,7 @@ class Col2ImKernel final : public Kernel {
       : dil_(std::move(dil)), pads_(std::move(pads)), strides_(std::move(strides)) {}
 
   Status infer(OpContext& ctx) override {
+    PETREL_RETURN_IF_ERROR(require_inputs(ctx, 3));
     Geom g;
     PETREL_RETURN_IF_ERROR(geometry(ctx, g));
     Shape ys{ctx.input(0).shape[0], g.C};

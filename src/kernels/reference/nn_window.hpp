@@ -38,8 +38,7 @@ struct Window {
 Status resolve_window(const OpContext& ctx, const WindowAttrs& a, const std::vector<int64_t>& in,
                       const std::vector<int64_t>& kernel, Window& w);
 
-// Whether every strided window of `w` sees only in-bounds input (no padding, unit dilation
-// irrelevant): lets conv skip bounds checks.
+// True when no axis is padded (lets 1x1 convolutions read the input directly).
 inline bool window_is_unpadded(const Window& w) {
   for (int64_t d = 0; d < w.rank; ++d)
     if (w.pad_begin[d] != 0 || w.pad_end[d] != 0) return false;

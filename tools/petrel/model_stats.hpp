@@ -1,0 +1,14 @@
+// Cost figures of a session's graph at its current shapes.
+#pragma once
+
+#include <cstdint>
+
+#include "api/session_impl.hpp"
+
+namespace petrel::cli {
+
+// Multiply-accumulates of Conv/ConvTranspose/Gemm/MatMul at the shapes of the last plan or run;
+// `unknown` counts matrix nodes whose shapes are not known yet.
+int64_t count_macs(const Session::Impl& s, int* unknown);
+
+}  // namespace petrel::cli

@@ -20,7 +20,11 @@ while [ $# -gt 0 ]; do
 done
 peers=${PETREL_SHARED:-../shared}/peers/ort
 [ -f "$peers/ort_bench.mjs" ] || { echo "ONNX Runtime peer not found at $peers (set PETREL_SHARED)"; exit 2; }
-ort_dir=$(bash "$peers/setup.sh")
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+  echo "installing Node.js and npm (Debian) for the ONNX Runtime peer"
+  ${SUDO:-$( [ "$(id -u)" -eq 0 ] || echo sudo )} apt-get install -y -qq nodejs npm >/dev/null
+fi
+ort_dir=$(bash "$peers/setup.sh" 2>/dev/null)
 bash scripts/build.sh petrel_cli >/dev/null
 if [ ! -f build/models/.complete ]; then
   /usr/bin/python3 scripts/models/export_benchmark_set.py --out build/models >/dev/null

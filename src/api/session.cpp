@@ -25,12 +25,14 @@ Session::~Session() = default;
 Session::Impl& session_internals(Session& s) { return *s.impl_; }
 
 Result<std::unique_ptr<Session>> Session::open(const std::string& path, const SessionOptions& options) {
-  if (options.threads < 1) return invalid_argument("threads must be at least 1");
+  if (options.threads < 1 || options.threads > 256) return invalid_argument("threads must be between 1 and 256");
   auto impl = std::make_unique<Impl>();
   PETREL_ASSIGN_OR_RETURN(impl->model, onnx::load_model(path));
   auto ex = GraphExecutor::create(impl->model->graph, true);
   if (!ex) return ex.status().with_context(path);
   impl->exec = std::move(ex).value();
+  impl->pool = std::make_unique<ThreadPool>(options.threads);
+  impl->exec->set_thread_pool(impl->pool.get());
   const Graph& g = *impl->model->graph;
   for (ValueId id : g.inputs) impl->inputs.push_back(info_of(g.values[size_t(id)]));
   for (ValueId id : g.outputs) impl->outputs.push_back(info_of(g.values[size_t(id)]));

@@ -4,6 +4,7 @@
 #include <memory>
 #include <vector>
 
+#include "core/thread_pool.hpp"
 #include "onnx/model.hpp"
 #include "petrel/petrel.hpp"
 #include "runtime/executor.hpp"
@@ -11,6 +12,7 @@
 namespace petrel {
 
 struct Session::Impl {
+  std::unique_ptr<ThreadPool> pool;  // sized to SessionOptions::threads
   std::shared_ptr<onnx::Model> model;
   std::unique_ptr<GraphExecutor> exec;
   std::vector<TensorInfo> inputs, outputs;

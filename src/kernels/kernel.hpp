@@ -18,11 +18,11 @@
 #include "core/graph.hpp"
 #include "core/status.hpp"
 #include "core/tensor.hpp"
+#include "core/thread_pool.hpp"
 
 namespace petrel {
 
 class Kernel;
-class ThreadPool;
 
 class OpContext {
  public:
@@ -61,13 +61,17 @@ class OpContext {
   Tensor& output(int i) { return outputs_[i]->tensor; }
   // compute, dynamic kernels: allocates output i on the heap and returns it.
   Result<Tensor*> allocate_output(int i, DataType dtype, const Shape& shape) {
+    if (i >= num_outputs()) return invalid_model(node_->label() + ": too few outputs");
     PETREL_ASSIGN_OR_RETURN(Tensor t, Tensor::allocate(dtype, shape));
     *outputs_[i] = Value::of(std::move(t));
     return &outputs_[i]->tensor;
   }
   // compute, dynamic kernels: sets a non-tensor output (sequence, empty optional) or a tensor
-  // that aliases an input.
-  void set_output_value(int i, Value v) { *outputs_[i] = std::move(v); }
+  // that aliases an input. A node without output i (the model gave fewer) has nowhere to put
+  // it: the value is dropped, as for an omitted output.
+  void set_output_value(int i, Value v) {
+    if (i < num_outputs()) *outputs_[i] = std::move(v);
+  }
   Value& output_value(int i) { return *outputs_[i]; }
 
   // Returned from infer when a shape depends on data not known at plan time.

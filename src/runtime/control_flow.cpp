@@ -11,12 +11,21 @@
 namespace petrel {
 namespace {
 
+// Most Loop iterations one node may run. Fuzz builds lower it (tests/fuzz/CMakeLists.txt) so
+// that a huge trip count ends in an error instead of a timeout.
+#ifdef PETREL_FUZZ_LOOP_CAP
+constexpr int64_t kMaxLoopIterations = PETREL_FUZZ_LOOP_CAP;
+#else
+constexpr int64_t kMaxLoopIterations = int64_t(1) << 31;
+#endif
+
 class IfKernel : public Kernel {
  public:
   Body then_b, else_b;
   Status infer(OpContext&) override { return OpContext::needs_data(); }
   bool dynamic_outputs() const override { return true; }
   Status compute(OpContext& ctx) override {
+    if (!ctx.has_input(0) || !ctx.input_value(0).is_tensor()) return ctx.error("the condition input is required and must be a tensor");
     const Tensor& c = ctx.input(0);
     if (c.numel() != 1) return ctx.error("condition must have exactly one element");
     bool cond = element_as_int64(c, 0) != 0;
@@ -44,6 +53,7 @@ class LoopKernel : public Kernel {
   Status infer(OpContext&) override { return OpContext::needs_data(); }
   bool dynamic_outputs() const override { return true; }
   Status compute(OpContext& ctx) override {
+    if (ctx.num_inputs() < 2) return ctx.error("expects at least 2 inputs (M, cond), got " + std::to_string(ctx.num_inputs()));
     int64_t max_trip = INT64_MAX;
     if (ctx.has_input(0) && ctx.input(0).numel() > 0) max_trip = element_as_int64(ctx.input(0), 0);
     bool cond = true;
@@ -53,13 +63,18 @@ class LoopKernel : public Kernel {
     for (int k = 0; k < n_carried; ++k) carried.push_back(ctx.has_input(k + 2) ? ctx.input_value(k + 2) : Value{});
     const int n_scan = ctx.num_outputs() - n_carried;
     if (n_scan < 0) return ctx.error("fewer outputs than loop-carried values");
+    // Checked before the first iteration: with zero iterations the body never runs, yet its
+    // declared scan output types are read below.
+    const Graph& bg = body.exec->graph();
+    if (bg.outputs.size() != size_t(1 + n_carried + n_scan))
+      return ctx.error("loop body has " + std::to_string(bg.outputs.size()) + " outputs, the node needs " +
+                       std::to_string(1 + n_carried + n_scan));
     std::vector<std::vector<Tensor>> scans(static_cast<size_t>(n_scan));
     std::vector<Value> in(static_cast<size_t>(n_carried + 2)), out;
     PETREL_ASSIGN_OR_RETURN(Tensor iter, Tensor::allocate(DataType::kInt64, {}));
     PETREL_ASSIGN_OR_RETURN(Tensor cond_t, Tensor::allocate(DataType::kBool, {}));
-    const int64_t kMaxIterations = int64_t(1) << 31;
     for (int64_t i = 0; i < max_trip && cond; ++i) {
-      if (i >= kMaxIterations) return ctx.error("loop exceeded 2^31 iterations");
+      if (i >= kMaxLoopIterations) return ctx.error("loop exceeded " + std::to_string(kMaxLoopIterations) + " iterations");
       *iter.as<int64_t>() = i;
       *cond_t.as<uint8_t>() = 1;
       in[0] = Value::of(iter);
@@ -88,7 +103,6 @@ class LoopKernel : public Kernel {
     for (int k = 0; k < n_carried; ++k) ctx.set_output_value(k, carried[size_t(k)]);
     for (int s = 0; s < n_scan; ++s) {
       DataType dt = DataType::kFloat;
-      const Graph& bg = body.exec->graph();
       const TypeInfo& ti = bg.values[size_t(bg.outputs[size_t(1 + n_carried + s)])].type;
       if (ti.kind == TypeInfo::Kind::kTensor && ti.dtype != DataType::kUndefined) dt = ti.dtype;
       PETREL_ASSIGN_OR_RETURN(Tensor t, stack(scans[size_t(s)], dt));
@@ -108,8 +122,14 @@ class ScanKernel : public Kernel {
   bool dynamic_outputs() const override { return true; }
   Status compute(OpContext& ctx) override {
     const int n_in = ctx.num_inputs();
+    if (num_scan_inputs < 0 || num_scan_inputs > n_in)
+      return ctx.error("num_scan_inputs " + std::to_string(num_scan_inputs) + " does not fit the " + std::to_string(n_in) + " inputs");
     const int n_state = n_in - int(num_scan_inputs);
-    if (n_state < 0) return ctx.error("num_scan_inputs exceeds the number of inputs");
+    for (int k = 0; k < n_in; ++k)
+      if (!ctx.has_input(k) || !ctx.input_value(k).is_tensor()) return ctx.error("input " + std::to_string(k) + " is required and must be a tensor");
+    for (int k = n_state; k < n_in; ++k)  // sliced by element offsets below: no packed 4-bit types
+      if (ctx.input(k).dtype != DataType::kString && dtype_size(ctx.input(k).dtype) == 0)
+        return ctx.unsupported_error("scan input " + std::to_string(k) + " has dtype " + std::string(dtype_name(ctx.input(k).dtype)));
     const int n_scan_out = ctx.num_outputs() - n_state;
     if (n_scan_out < 0) return ctx.error("fewer outputs than states");
     // Move each scan input's scan axis to the front (as a contiguous copy).
@@ -167,6 +187,8 @@ class ScanKernel : public Kernel {
   // Copy of x with axis `from` moved to position `to`.
   static Result<Tensor> move_axis(const Tensor& x, int64_t from, int64_t to) {
     if (from == to) return x.clone();
+    if (x.dtype != DataType::kString && dtype_size(x.dtype) == 0)
+      return unsupported("Scan: cannot move the axis of a " + std::string(dtype_name(x.dtype)) + " tensor");
     std::vector<int64_t> perm;
     for (int64_t d = 0; d < x.rank(); ++d) if (d != from) perm.push_back(d);
     perm.insert(perm.begin() + to, from);
@@ -179,7 +201,10 @@ class ScanKernel : public Kernel {
     for (int64_t o = 0; o < out.numel(); ++o) {
       int64_t src = 0;
       for (size_t d = 0; d < perm.size(); ++d) src += idx[d] * is[size_t(perm[d])];
-      std::memcpy(static_cast<uint8_t*>(out.data) + size_t(o) * es, static_cast<const uint8_t*>(x.data) + size_t(src) * es, es);
+      if (x.dtype == DataType::kString)  // std::string objects: assign, never memcpy
+        out.as<std::string>()[o] = x.as<std::string>()[src];
+      else
+        std::memcpy(static_cast<uint8_t*>(out.data) + size_t(o) * es, static_cast<const uint8_t*>(x.data) + size_t(src) * es, es);
       for (size_t d = perm.size(); d-- > 0;) { if (++idx[d] < os[d]) break; idx[d] = 0; }
     }
     return out;

@@ -203,6 +203,7 @@ Status GraphExecutor::run_node(size_t i, bool dynamic) {
   if (dynamic && !k.dynamic_outputs()) {
     OpContext ictx(n, OpContext::Phase::kInfer, ins, nullptr, outs);
     ictx.implicit_inputs = implicit_ptrs_[i].data();
+    ictx.pool = pool_;
     PETREL_RETURN_IF_ERROR(in_node(k.infer(ictx), n));
     for (size_t j = 0; j < n.outputs.size(); ++j) {
       Value& v = *outs[j];
@@ -213,6 +214,7 @@ Status GraphExecutor::run_node(size_t i, bool dynamic) {
   }
   OpContext ctx(n, OpContext::Phase::kCompute, ins, nullptr, outs);
   ctx.implicit_inputs = implicit_ptrs_[i].data();
+  ctx.pool = pool_;
   return in_node(k.compute(ctx), n);
 }
 

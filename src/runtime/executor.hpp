@@ -26,6 +26,8 @@ class GraphExecutor {
   ~GraphExecutor();
 
   const Graph& graph() const { return *graph_; }
+  // Kernels get this pool through OpContext::pool (null: single-threaded).
+  void set_thread_pool(ThreadPool* pool) { pool_ = pool; }
 
   // Plans for the given input shapes/dtypes (data is not read). Needed before run() only to know
   // the arena size early; run() plans by itself when shapes change.
@@ -70,6 +72,7 @@ class GraphExecutor {
   size_t arena_capacity_ = 0;
   bool planned_ = false;
   bool profiling_ = false;
+  ThreadPool* pool_ = nullptr;
   std::vector<double> node_ms_;
   ExecutorStats stats_;
 };

@@ -24,7 +24,12 @@ class SequenceMapKernel : public Kernel {
   Status infer(OpContext&) override { return OpContext::needs_data(); }
   bool dynamic_outputs() const override { return true; }
   Status compute(OpContext& ctx) override {
-    if (!ctx.input_value(0).is_sequence()) return ctx.error("input 0 must be a sequence");
+    for (int k = 0; k < ctx.num_inputs(); ++k)
+      if (!ctx.has_input(k)) return ctx.error("input " + std::to_string(k) + " is required");
+    if (!ctx.has_input(0) || !ctx.input_value(0).is_sequence()) return ctx.error("input 0 must be a sequence");
+    const Graph& bg = body.exec->graph();
+    if (bg.outputs.size() != size_t(ctx.num_outputs()))
+      return ctx.error("body has " + std::to_string(bg.outputs.size()) + " outputs, the node has " + std::to_string(ctx.num_outputs()));
     const size_t len = ctx.input_value(0).sequence->size();
     for (int k = 1; k < ctx.num_inputs(); ++k)
       if (ctx.input_value(k).is_sequence() && ctx.input_value(k).sequence->size() != len)
@@ -44,7 +49,6 @@ class SequenceMapKernel : public Kernel {
         outs[o].push_back(std::move(t));
       }
     }
-    const Graph& bg = body.exec->graph();
     for (size_t o = 0; o < outs.size(); ++o) {
       const TypeInfo& ti = bg.values[size_t(bg.outputs[o])].type;
       DataType dt = outs[o].empty() ? ti.dtype : outs[o][0].dtype;
@@ -64,10 +68,17 @@ class Scan8Kernel : public Kernel {
   Status infer(OpContext&) override { return OpContext::needs_data(); }
   bool dynamic_outputs() const override { return true; }
   Status compute(OpContext& ctx) override {
+    if (num_scan_inputs < 1 || num_scan_inputs > ctx.num_inputs() - 1)
+      return ctx.error("num_scan_inputs " + std::to_string(num_scan_inputs) + " does not fit the " + std::to_string(ctx.num_inputs()) + " inputs");
     const int n_state = ctx.num_inputs() - 1 - int(num_scan_inputs);
     const int n_scan_out = ctx.num_outputs() - n_state;
     if (n_state < 0 || n_scan_out < 0) return ctx.error("inputs/outputs do not match num_scan_inputs");
-    if (num_scan_inputs < 1) return ctx.error("needs at least one scan input");
+    for (int k = 1; k < ctx.num_inputs(); ++k)
+      if (!ctx.has_input(k) || !ctx.input_value(k).is_tensor()) return ctx.error("input " + std::to_string(k) + " is required and must be a tensor");
+    if (ctx.has_input(0) && !ctx.input_value(0).is_tensor()) return ctx.error("sequence_lens must be a tensor");
+    for (int k = 1; k < ctx.num_inputs(); ++k)  // row_view slices by element offsets: no packed 4-bit types
+      if (ctx.input(k).dtype != DataType::kString && dtype_size(ctx.input(k).dtype) == 0)
+        return ctx.unsupported_error("input " + std::to_string(k) + " has dtype " + std::string(dtype_name(ctx.input(k).dtype)));
     const Tensor& x0 = ctx.input(1 + n_state);
     if (x0.rank() < 2) return ctx.error("scan inputs need [batch, sequence, ...] shapes");
     const int64_t batch = x0.shape[0], len = x0.shape[1];

@@ -1,28 +1,37 @@
 #!/usr/bin/env bash
-# Builds the model-loader fuzzer (cmake --preset fuzz: clang, libFuzzer, ASan+UBSan) and runs
-# it for SECONDS seconds (default 60) over a seed corpus in build/fuzz/corpus. Exits non-zero on
-# any finding (crash, leak, sanitizer report, timeout, out-of-memory); the reproducer is left
-# in build/fuzz/findings/.
+# Builds a fuzzer (cmake --preset fuzz: clang, libFuzzer, ASan+UBSan) and runs it for SECONDS
+# seconds (default 60) over a seed corpus. TARGET (default fuzz_model_loader) is one of
+#   fuzz_model_loader  load + create the executor      corpus build/fuzz/corpus,      findings build/fuzz/findings/
+#   fuzz_model_run     load + create + run the graph   corpus build/fuzz/corpus-run,  findings build/fuzz/findings-run/
+# Exits non-zero on any finding (crash, leak, sanitizer report, timeout, out-of-memory); the
+# reproducer is left in the findings folder.
 #
 #   tests/fuzz/run.sh 60
+#   tests/fuzz/run.sh 300 fuzz_model_run
 #   build/fuzz/tests/fuzz/fuzz_model_loader build/fuzz/findings/crash-...   # reproduce one
 set -euo pipefail
 
 SECONDS_TO_RUN="${1:-60}"
+TARGET="${2:-fuzz_model_loader}"
+case "$TARGET" in
+  fuzz_model_loader) SUFFIX="" ;;
+  fuzz_model_run) SUFFIX="-run" ;;
+  *) echo "unknown fuzz target '$TARGET' (fuzz_model_loader or fuzz_model_run)" >&2; exit 2 ;;
+esac
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$ROOT"
 BUILD="$ROOT/build/fuzz"
 LOCK=/tmp/petrel-build.lock
 
 flock "$LOCK" cmake --preset fuzz >/dev/null
-flock "$LOCK" cmake --build --preset fuzz --target fuzz_model_loader -j2
-FUZZER="$BUILD/tests/fuzz/fuzz_model_loader"
+flock "$LOCK" cmake --build --preset fuzz --target "$TARGET" -j2
+FUZZER="$BUILD/tests/fuzz/$TARGET"
 
 # Seed corpus: the shipped CNN, the handcrafted corrupt models, and ~30 small models from the
 # ONNX node tests chosen to cover subgraphs, sequences, optionals, typed/raw data and old opsets.
-CORPUS="$BUILD/corpus"
-SEEDS="$BUILD/seeds"
-FINDINGS="$BUILD/findings"
+CORPUS="$BUILD/corpus$SUFFIX"
+SEEDS="$BUILD/seeds$SUFFIX"
+FINDINGS="$BUILD/findings$SUFFIX"
 mkdir -p "$CORPUS" "$SEEDS" "$FINDINGS"
 rm -f "$SEEDS"/*
 cp models/fashion_mnist/fashion_cnn.onnx "$SEEDS/fashion_cnn.onnx"
@@ -42,6 +51,16 @@ if [ -d "$NODE" ]; then
            test_constant_pad test_range_float_type_positive_delta_expanded; do
     [ -f "$NODE/$t/model.onnx" ] && cp "$NODE/$t/model.onnx" "$SEEDS/$t.onnx"
   done
+  # The run fuzzer also gets ~150 small node-test models spread over the alphabet (a broad
+  # op mix): every k-th model under 8 KiB, in name order.
+  if [ "$TARGET" = fuzz_model_run ]; then
+    mapfile -t small < <(find "$NODE" -mindepth 2 -maxdepth 2 -name model.onnx -size -8k | sort)
+    step=$(( ${#small[@]} / 150 )); [ "$step" -ge 1 ] || step=1
+    for ((i = 0; i < ${#small[@]}; i += step)); do
+      t="$(basename "$(dirname "${small[$i]}")")"
+      cp "${small[$i]}" "$SEEDS/$t.onnx"
+    done
+  fi
 fi
 echo "seeds: $(ls "$SEEDS" | wc -l) files; corpus: $(ls "$CORPUS" | wc -l) files"
 
@@ -55,8 +74,8 @@ UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}" \
 rc=$?
 set -e
 if [ $rc -ne 0 ]; then
-  echo "fuzz_model_loader: FINDING (exit $rc); reproducers in $FINDINGS:" >&2
+  echo "$TARGET: FINDING (exit $rc); reproducers in $FINDINGS:" >&2
   ls -la "$FINDINGS" >&2
   exit 1
 fi
-echo "fuzz_model_loader: no findings in ${SECONDS_TO_RUN}s"
+echo "$TARGET: no findings in ${SECONDS_TO_RUN}s"

@@ -1,6 +1,7 @@
 // ArgMax / ArgMin along one axis (keepdims, select_last_index). Output is int64.
 #include <cmath>
 
+#include "kernels/reference/input_checks.hpp"
 #include "kernels/reference/common.hpp"
 
 namespace petrel::ref {
@@ -12,6 +13,7 @@ class ArgKernel final : public Kernel {
       : max_(is_max), axis_(axis), keepdims_(keepdims), last_(last) {}
 
   Status infer(OpContext& ctx) override {
+    PETREL_RETURN_IF_ERROR(check_tensor_inputs(ctx, 1, 1));
     const Tensor& x = ctx.input(0);
     if (x.dtype == DataType::kBool || x.dtype == DataType::kString || dtype_size(x.dtype) == 0)
       return ctx.unsupported_error("dtype " + std::string(dtype_name(x.dtype)));

@@ -1,4 +1,5 @@
 // CumSum along the axis given by the second input (exclusive, reverse attributes).
+#include "kernels/reference/input_checks.hpp"
 #include "kernels/reference/common.hpp"
 
 namespace petrel::ref {
@@ -9,6 +10,7 @@ class CumSumKernel final : public Kernel {
   CumSumKernel(bool exclusive, bool reverse) : exclusive_(exclusive), reverse_(reverse) {}
 
   Status infer(OpContext& ctx) override {
+    PETREL_RETURN_IF_ERROR(check_tensor_inputs(ctx, 2, 2));
     const Tensor& x = ctx.input(0);
     if (x.dtype == DataType::kBool || x.dtype == DataType::kString || dtype_size(x.dtype) == 0)
       return ctx.unsupported_error("dtype " + std::string(dtype_name(x.dtype)));

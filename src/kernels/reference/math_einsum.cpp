@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <map>
 
+#include "kernels/reference/input_checks.hpp"
 #include "kernels/reference/common.hpp"
 #include "kernels/reference/math_gemm.hpp"
 
@@ -48,6 +49,7 @@ class EinsumKernel final : public Kernel {
       : in_(std::move(in)), explicit_(explicit_out), out_(std::move(out)) {}
 
   Status infer(OpContext& ctx) override {
+    PETREL_RETURN_IF_ERROR(check_tensor_inputs(ctx, std::max(1, ctx.num_inputs()), kManyInputs));
     if (ctx.num_inputs() != int(in_.size()))
       return ctx.error("equation has " + std::to_string(in_.size()) + " operands, node has " + std::to_string(ctx.num_inputs()) + " inputs");
     const DataType dt = ctx.input(0).dtype;

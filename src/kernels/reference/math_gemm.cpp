@@ -1,4 +1,5 @@
 // Gemm: Y = alpha * op(A) * op(B) + beta * C, C unidirectionally broadcast to [M, N].
+#include "kernels/reference/input_checks.hpp"
 #include "kernels/reference/math_gemm.hpp"
 
 namespace petrel::ref {
@@ -9,6 +10,7 @@ class GemmKernel final : public Kernel {
   GemmKernel(bool ta, bool tb, float alpha, float beta) : ta_(ta), tb_(tb), alpha_(alpha), beta_(beta) {}
 
   Status infer(OpContext& ctx) override {
+    PETREL_RETURN_IF_ERROR(check_tensor_inputs(ctx, 2, 3));
     const Tensor& a = ctx.input(0);
     const Tensor& b = ctx.input(1);
     if (a.dtype != b.dtype) return ctx.error("A and B must have the same type");

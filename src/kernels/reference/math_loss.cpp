@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "kernels/reference/input_checks.hpp"
 #include "kernels/reference/common.hpp"
 
 namespace petrel::ref {
@@ -16,6 +17,7 @@ class LossKernel final : public Kernel {
       : softmax_(softmax), red_(red), has_ignore_(has_ignore), ignore_(ignore) {}
 
   Status infer(OpContext& ctx) override {
+    PETREL_RETURN_IF_ERROR(check_tensor_inputs(ctx, 2, 3));
     const Tensor& x = ctx.input(0);
     if (!dtype_is_float(x.dtype)) return ctx.unsupported_error("dtype " + std::string(dtype_name(x.dtype)));
     if (!ctx.has_input(1)) return ctx.error("missing target input");

@@ -2,6 +2,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "kernels/reference/input_checks.hpp"
 #include "kernels/reference/math_gemm.hpp"
 #include "kernels/reference/math_quant.hpp"
 
@@ -76,6 +77,7 @@ bool matmul_dtype_ok(DataType t) {
 class MatMulKernel final : public Kernel {
  public:
   Status infer(OpContext& ctx) override {
+    PETREL_RETURN_IF_ERROR(check_tensor_inputs(ctx, 2, 2));
     const Tensor& a = ctx.input(0);
     const Tensor& b = ctx.input(1);
     if (a.dtype != b.dtype) return ctx.error("A and B must have the same type");
@@ -175,6 +177,7 @@ Status for_each_int_row(const MatMulDims& d, const Tensor& a, const Tensor& b,
 class MatMulIntegerKernel final : public Kernel {
  public:
   Status infer(OpContext& ctx) override {
+    PETREL_RETURN_IF_ERROR(check_tensor_inputs(ctx, 2, 4));
     const Tensor& a = ctx.input(0);
     const Tensor& b = ctx.input(1);
     if (!is_q8(a.dtype) || !is_q8(b.dtype)) return ctx.error("A and B must be uint8 or int8");
@@ -200,8 +203,7 @@ class MatMulIntegerKernel final : public Kernel {
 class QLinearMatMulKernel final : public Kernel {
  public:
   Status infer(OpContext& ctx) override {
-    for (int i = 0; i < 8; ++i)
-      if (!ctx.has_input(i)) return ctx.error("QLinearMatMul needs 8 inputs");
+    PETREL_RETURN_IF_ERROR(check_tensor_inputs(ctx, 8, 8));
     const Tensor& a = ctx.input(0);
     const Tensor& b = ctx.input(3);
     const DataType yt = ctx.input(7).dtype;

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "kernels/reference/input_checks.hpp"
 #include "kernels/reference/math_quant.hpp"
 
 namespace petrel::ref {
@@ -96,6 +97,7 @@ class QuantizeKernel final : public Kernel {
  public:
   QuantizeKernel(int64_t axis, int64_t block, DataType out) : axis_(axis), block_(block), out_(out) {}
   Status infer(OpContext& ctx) override {
+    PETREL_RETURN_IF_ERROR(check_tensor_inputs(ctx, 2, 3));
     const Tensor& x = ctx.input(0);
     if (!ctx.has_input(1)) return ctx.error("missing y_scale");
     const Tensor& scale = ctx.input(1);
@@ -134,6 +136,7 @@ class DequantizeKernel final : public Kernel {
  public:
   DequantizeKernel(int64_t axis, int64_t block) : axis_(axis), block_(block) {}
   Status infer(OpContext& ctx) override {
+    PETREL_RETURN_IF_ERROR(check_tensor_inputs(ctx, 2, 3));
     const Tensor& x = ctx.input(0);
     if (!ctx.has_input(1)) return ctx.error("missing x_scale");
     const Tensor& scale = ctx.input(1);
@@ -181,6 +184,7 @@ class DequantizeKernel final : public Kernel {
 class DynamicQuantizeKernel final : public Kernel {
  public:
   Status infer(OpContext& ctx) override {
+    PETREL_RETURN_IF_ERROR(check_tensor_inputs(ctx, 1, 1));
     const Tensor& x = ctx.input(0);
     if (x.dtype != DataType::kFloat) return ctx.unsupported_error("input must be float32");
     PETREL_RETURN_IF_ERROR(ctx.set_output(0, DataType::kUInt8, x.shape));

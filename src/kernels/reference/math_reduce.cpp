@@ -4,6 +4,7 @@
 #include <cstring>
 #include <limits>
 
+#include "kernels/reference/input_checks.hpp"
 #include "kernels/reference/math_reduce_util.hpp"
 
 namespace petrel::ref {
@@ -22,6 +23,7 @@ class ReduceKernel final : public Kernel {
       : op_(op), keepdims_(keepdims), noop_(noop), has_axes_attr_(has_axes_attr), axes_attr_(std::move(axes)) {}
 
   Status infer(OpContext& ctx) override {
+    PETREL_RETURN_IF_ERROR(check_tensor_inputs(ctx, 1, 2));
     const Tensor& x = ctx.input(0);
     if (x.dtype == DataType::kBool || x.dtype == DataType::kString || dtype_size(x.dtype) == 0)
       return ctx.unsupported_error("dtype " + std::string(dtype_name(x.dtype)));

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <limits>
 
+#include "kernels/reference/input_checks.hpp"
 #include "kernels/reference/common.hpp"
 
 namespace petrel::ref {
@@ -16,6 +17,7 @@ class SoftmaxKernel final : public Kernel {
   SoftmaxKernel(SmOp op, int64_t axis, bool coerce_2d) : op_(op), axis_(axis), coerce_(coerce_2d) {}
 
   Status infer(OpContext& ctx) override {
+    PETREL_RETURN_IF_ERROR(check_tensor_inputs(ctx, 1, 1));
     const Tensor& x = ctx.input(0);
     if (!dtype_is_float(x.dtype)) return ctx.unsupported_error("dtype " + std::string(dtype_name(x.dtype)));
     if (coerce_) {

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <numeric>
 
+#include "kernels/reference/input_checks.hpp"
 #include "kernels/reference/common.hpp"
 
 namespace petrel::ref {
@@ -15,6 +16,7 @@ class TopKKernel final : public Kernel {
   TopKKernel(int64_t axis, bool largest) : axis_(axis), largest_(largest) {}
 
   Status infer(OpContext& ctx) override {
+    PETREL_RETURN_IF_ERROR(check_tensor_inputs(ctx, 2, 2));
     const Tensor& x = ctx.input(0);
     if (x.dtype == DataType::kBool || x.dtype == DataType::kString || dtype_size(x.dtype) == 0)
       return ctx.unsupported_error("dtype " + std::string(dtype_name(x.dtype)));

@@ -70,9 +70,24 @@ void depthwise2d(const T* x, const T* w, T* y, const Window& win) {
   }
 }
 
+// y = w * B over N output positions; with a pool, column blocks of 64 run in parallel
+// (each thread packs its own B panels).
+template <typename CT>
+void gemm_columns(ThreadPool* pool, int64_t M, int64_t N, int64_t K, const CT* w, const GemmBSource<CT>& src, CT* y) {
+  constexpr int64_t kBlock = 64;
+  if (!pool || pool->size() == 1 || N < 2 * kBlock || M * N * K < (int64_t(1) << 18)) {
+    gemm<CT>(M, N, K, w, K, src, y, N, false);
+    return;
+  }
+  pool->parallel_for((N + kBlock - 1) / kBlock, 1, [&](int64_t b, int64_t e) {
+    const int64_t j0 = b * kBlock, j1 = std::min(N, e * kBlock);
+    gemm<CT>(M, j1 - j0, K, w, K, OffsetB<CT>(src, j0), y + j0, N, false);
+  });
+}
+
 template <typename T, int D>
 void conv_group(const T* x, const ComputeType<T>* wg, ComputeType<T>* yg, int64_t Mg, int64_t Cg,
-                const Window& win) {
+                const Window& win, ThreadPool* pool) {
   using CT = ComputeType<T>;
   const int64_t K = Cg * win.kernel_size(), N = win.out_size();
   bool pointwise = std::is_same_v<T, CT> && window_is_unpadded(win);
@@ -80,11 +95,11 @@ void conv_group(const T* x, const ComputeType<T>* wg, ComputeType<T>* yg, int64_
     pointwise = win.kernel[d] == 1 && win.stride[d] == 1;
   if constexpr (std::is_same_v<T, CT>) {
     if (pointwise) {
-      gemm<CT>(Mg, N, K, wg, K, DenseB<CT>(x, N), yg, N, false);
+      gemm_columns<CT>(pool, Mg, N, K, wg, DenseB<CT>(x, N), yg);
       return;
     }
   }
-  gemm<CT>(Mg, N, K, wg, K, Im2ColB<T, CT, D>(x, ConvGeom<D>(win)), yg, N, false);
+  gemm_columns<CT>(pool, Mg, N, K, wg, Im2ColB<T, CT, D>(x, ConvGeom<D>(win)), yg);
 }
 
 class ConvKernel final : public Kernel {
@@ -141,9 +156,14 @@ class ConvKernel final : public Kernel {
     if (N * M * out_size == 0) return;
 
     if (Cg == 1 && G > 1 && win.rank == 2) {
-      for (int64_t n = 0; n < N; ++n)
-        for (int64_t m = 0; m < M; ++m)
+      auto channels = [&](int64_t b, int64_t e) {
+        for (int64_t nm = b; nm < e; ++nm) {
+          const int64_t n = nm / M, m = nm % M;
           depthwise2d(xd + (n * C + m / Mg) * in_size, wd + m * K, yd + (n * M + m) * out_size, win);
+        }
+      };
+      if (ctx.pool && N * M * out_size * K >= (int64_t(1) << 16)) ctx.pool->parallel_for(N * M, 4, channels);
+      else channels(0, N * M);
     } else {
       // Non-float storage (float16) is converted: weights once, outputs through a buffer.
       const CT* wc = nullptr;
@@ -165,10 +185,12 @@ class ConvKernel final : public Kernel {
           T* yg = yd + (n * M + g * Mg) * out_size;
           CT* yc;
           if constexpr (std::is_same_v<T, CT>) yc = yg; else yc = ybuf;
+          // float16 goes through one shared buffer: keep it on one thread.
+          ThreadPool* pool = std::is_same_v<T, CT> ? ctx.pool : nullptr;
           switch (win.rank) {
-            case 1: conv_group<T, 1>(xg, wg, yc, Mg, Cg, win); break;
-            case 2: conv_group<T, 2>(xg, wg, yc, Mg, Cg, win); break;
-            default: conv_group<T, 3>(xg, wg, yc, Mg, Cg, win); break;
+            case 1: conv_group<T, 1>(xg, wg, yc, Mg, Cg, win, pool); break;
+            case 2: conv_group<T, 2>(xg, wg, yc, Mg, Cg, win, pool); break;
+            default: conv_group<T, 3>(xg, wg, yc, Mg, Cg, win, pool); break;
           }
           if constexpr (!std::is_same_v<T, CT>)
             for (int64_t i = 0; i < Mg * out_size; ++i) yg[i] = store<T>(yc[i]);

@@ -29,6 +29,19 @@ template <typename T> class DenseB final : public GemmBSource<T> {
   int64_t ldb_;
 };
 
+// Columns [offset, offset + n) of another source, for splitting a product across threads.
+template <typename T> class OffsetB final : public GemmBSource<T> {
+ public:
+  OffsetB(const GemmBSource<T>& inner, int64_t offset) : inner_(inner), offset_(offset) {}
+  void pack(int64_t k0, int64_t kc, int64_t j0, int64_t nc, T* dst) const override {
+    inner_.pack(k0, kc, j0 + offset_, nc, dst);
+  }
+
+ private:
+  const GemmBSource<T>& inner_;
+  int64_t offset_;
+};
+
 // C[M x N] (row stride ldc) = A[M x K] (row stride lda) * B, plus the old C if accumulate.
 // Uses a per-thread scratch buffer that grows once.
 template <typename T>

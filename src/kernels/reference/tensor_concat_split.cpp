@@ -1,4 +1,5 @@
 // Concat and Split: block copies along one axis (outer x [axis x inner] rows).
+#include "kernels/reference/input_checks.hpp"
 #include "kernels/reference/tensor_util.hpp"
 
 namespace petrel::ref {
@@ -10,6 +11,7 @@ class ConcatKernel : public Kernel {
  public:
   explicit ConcatKernel(int64_t axis) : axis_(axis) {}
   Status infer(OpContext& ctx) override {
+    PETREL_RETURN_IF_ERROR(check_tensor_inputs(ctx, std::max(1, ctx.num_inputs()), kManyInputs));
     if (ctx.num_inputs() < 1 || !ctx.has_input(0)) return ctx.error("needs at least one input");
     const Tensor& x0 = ctx.input(0);
     const int64_t r = x0.rank();
@@ -56,6 +58,7 @@ class SplitKernel : public Kernel {
  public:
   SplitKernel(int64_t axis, int64_t num_outputs) : axis_(axis), num_outputs_(num_outputs) {}
   Status infer(OpContext& ctx) override {
+    PETREL_RETURN_IF_ERROR(check_tensor_inputs(ctx, 1, 2));
     const Tensor& x = ctx.input(0);
     PETREL_ASSIGN_OR_RETURN(int64_t a, normalize_axis(ctx.node(), axis_, x.rank()));
     std::vector<int64_t> parts;

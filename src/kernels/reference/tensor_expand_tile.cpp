@@ -1,4 +1,5 @@
 // Expand (bidirectional broadcast to a shape input) and Tile (repeats input).
+#include "kernels/reference/input_checks.hpp"
 #include "kernels/reference/tensor_util.hpp"
 
 namespace petrel::ref {
@@ -9,6 +10,7 @@ using namespace tensor_detail;
 class ExpandKernel : public Kernel {
  public:
   Status infer(OpContext& ctx) override {
+    PETREL_RETURN_IF_ERROR(check_tensor_inputs(ctx, 2, 2));
     const Tensor& x = ctx.input(0);
     std::vector<int64_t> s;
     PETREL_RETURN_IF_ERROR(read_int_input(ctx, 1, s));
@@ -35,6 +37,7 @@ class ExpandKernel : public Kernel {
 class TileKernel : public Kernel {
  public:
   Status infer(OpContext& ctx) override {
+    PETREL_RETURN_IF_ERROR(check_tensor_inputs(ctx, 2, 2));
     const Tensor& x = ctx.input(0);
     std::vector<int64_t> reps;
     PETREL_RETURN_IF_ERROR(read_int_input(ctx, 1, reps));

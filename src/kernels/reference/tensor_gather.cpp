@@ -1,4 +1,5 @@
 // Gather, GatherElements, GatherND. Every index is range-checked in compute (indices are data).
+#include "kernels/reference/input_checks.hpp"
 #include "kernels/reference/tensor_util.hpp"
 
 namespace petrel::ref {
@@ -20,6 +21,7 @@ class GatherKernel : public Kernel {
  public:
   explicit GatherKernel(int64_t axis) : axis_(axis) {}
   Status infer(OpContext& ctx) override {
+    PETREL_RETURN_IF_ERROR(check_tensor_inputs(ctx, 2, 2));
     const Tensor& x = ctx.input(0);
     const Tensor& idx = ctx.input(1);
     if (!is_index_type(idx.dtype)) return ctx.error("indices must be int32 or int64");
@@ -62,6 +64,7 @@ class GatherElementsKernel : public Kernel {
  public:
   explicit GatherElementsKernel(int64_t axis) : axis_(axis) {}
   Status infer(OpContext& ctx) override {
+    PETREL_RETURN_IF_ERROR(check_tensor_inputs(ctx, 2, 2));
     const Tensor& x = ctx.input(0);
     const Tensor& idx = ctx.input(1);
     if (!is_index_type(idx.dtype)) return ctx.error("indices must be int32 or int64");
@@ -108,6 +111,7 @@ class GatherNDKernel : public Kernel {
  public:
   explicit GatherNDKernel(int64_t batch_dims) : b_(batch_dims) {}
   Status infer(OpContext& ctx) override {
+    PETREL_RETURN_IF_ERROR(check_tensor_inputs(ctx, 2, 2));
     const Tensor& x = ctx.input(0);
     const Tensor& idx = ctx.input(1);
     if (idx.dtype != DataType::kInt64 && idx.dtype != DataType::kInt32) return ctx.error("indices must be int64");

@@ -2,6 +2,7 @@
 // EyeLike.
 #include <cmath>
 
+#include "kernels/reference/input_checks.hpp"
 #include "kernels/reference/tensor_util.hpp"
 
 namespace petrel::ref {
@@ -13,6 +14,7 @@ class ConstantOfShapeKernel : public Kernel {
  public:
   ConstantOfShapeKernel(DataType dt, std::vector<uint8_t> bytes) : dt_(dt), bytes_(std::move(bytes)) {}
   Status infer(OpContext& ctx) override {
+    PETREL_RETURN_IF_ERROR(check_tensor_inputs(ctx, 1, 1));
     std::vector<int64_t> s;
     PETREL_RETURN_IF_ERROR(read_int_input(ctx, 0, s));
     if (ctx.input(0).rank() != 1) return ctx.error("shape input must be 1-D");
@@ -43,6 +45,7 @@ class ConstantOfShapeKernel : public Kernel {
 class RangeKernel : public Kernel {
  public:
   Status infer(OpContext& ctx) override {
+    PETREL_RETURN_IF_ERROR(check_tensor_inputs(ctx, 3, 3));
     const DataType dt = ctx.input(0).dtype;
     for (int i = 0; i < 3; ++i) {
       if (ctx.input(i).dtype != dt) return ctx.error("start, limit and delta must have the same dtype");
@@ -115,6 +118,7 @@ class OneHotKernel : public Kernel {
  public:
   explicit OneHotKernel(int64_t axis) : axis_(axis) {}
   Status infer(OpContext& ctx) override {
+    PETREL_RETURN_IF_ERROR(check_tensor_inputs(ctx, 3, 3));
     const Tensor& idx = ctx.input(0);
     const Tensor& values = ctx.input(2);
     if (idx.dtype == DataType::kString || idx.dtype == DataType::kBool) return ctx.error("indices must be numeric");
@@ -170,6 +174,7 @@ class EyeLikeKernel : public Kernel {
  public:
   EyeLikeKernel(DataType dt, int64_t k) : dt_(dt), k_(k) {}
   Status infer(OpContext& ctx) override {
+    PETREL_RETURN_IF_ERROR(check_tensor_inputs(ctx, 1, 1));
     const Tensor& x = ctx.input(0);
     if (x.rank() != 2) return ctx.error("input must be 2-D");
     const DataType dt = dt_ == DataType::kUndefined ? x.dtype : dt_;

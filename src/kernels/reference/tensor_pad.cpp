@@ -3,6 +3,7 @@
 // per-dimension maps are small, the copy walks the output once.
 #include <algorithm>
 
+#include "kernels/reference/input_checks.hpp"
 #include "kernels/reference/tensor_util.hpp"
 
 namespace petrel::ref {
@@ -60,6 +61,7 @@ class PadKernel : public Kernel {
  public:
   explicit PadKernel(PadMode mode) : mode_(mode) {}
   Status infer(OpContext& ctx) override {
+    PETREL_RETURN_IF_ERROR(check_tensor_inputs(ctx, 2, 4));
     Shape out;
     PETREL_RETURN_IF_ERROR(plan(ctx, out, nullptr));
     const Tensor& x = ctx.input(0);
@@ -145,6 +147,7 @@ class CenterCropPadKernel : public Kernel {
  public:
   explicit CenterCropPadKernel(std::vector<int64_t> axes) : axes_(std::move(axes)) {}
   Status infer(OpContext& ctx) override {
+    PETREL_RETURN_IF_ERROR(check_tensor_inputs(ctx, 2, 2));
     Shape out;
     PETREL_RETURN_IF_ERROR(plan(ctx, out, nullptr));
     return ctx.set_output(0, ctx.input(0).dtype, std::move(out));

@@ -2,6 +2,7 @@
 // changes), Shape and Size (metadata only).
 #include <algorithm>
 
+#include "kernels/reference/input_checks.hpp"
 #include "kernels/reference/tensor_util.hpp"
 
 namespace petrel::ref {
@@ -18,6 +19,7 @@ class CopyKernel : public Kernel {
 class IdentityKernel : public CopyKernel {
  public:
   Status infer(OpContext& ctx) override {
+    if (ctx.num_inputs() != 1 || !ctx.has_input(0)) return ctx.error("expects 1 input");
     const Value& v = ctx.input_value(0);
     if (!v.is_tensor()) {
       // Sequences and optionals pass through unchanged (there is no buffer to plan).
@@ -40,6 +42,7 @@ class ReshapeKernel : public CopyKernel {
  public:
   explicit ReshapeKernel(bool allowzero) : allowzero_(allowzero) {}
   Status infer(OpContext& ctx) override {
+    PETREL_RETURN_IF_ERROR(check_tensor_inputs(ctx, 2, 2));
     const Tensor& x = ctx.input(0);
     std::vector<int64_t> req;
     PETREL_RETURN_IF_ERROR(read_int_input(ctx, 1, req));
@@ -92,6 +95,7 @@ class FlattenKernel : public CopyKernel {
  public:
   explicit FlattenKernel(int64_t axis) : axis_(axis) {}
   Status infer(OpContext& ctx) override {
+    PETREL_RETURN_IF_ERROR(check_tensor_inputs(ctx, 1, 1));
     const Tensor& x = ctx.input(0);
     const int64_t r = x.rank();
     int64_t a = axis_ < 0 ? axis_ + r : axis_;
@@ -106,6 +110,7 @@ class FlattenKernel : public CopyKernel {
 class SqueezeKernel : public CopyKernel {
  public:
   Status infer(OpContext& ctx) override {
+    PETREL_RETURN_IF_ERROR(check_tensor_inputs(ctx, 1, 2));
     const Tensor& x = ctx.input(0);
     const int64_t r = x.rank();
     std::vector<bool> drop(size_t(r), false);
@@ -131,6 +136,7 @@ class SqueezeKernel : public CopyKernel {
 class UnsqueezeKernel : public CopyKernel {
  public:
   Status infer(OpContext& ctx) override {
+    PETREL_RETURN_IF_ERROR(check_tensor_inputs(ctx, 1, 2));
     const Tensor& x = ctx.input(0);
     if (!ctx.has_input(1)) return ctx.error("missing axes input");
     std::vector<int64_t> axes;
@@ -153,6 +159,7 @@ class ShapeKernel : public Kernel {
  public:
   ShapeKernel(int64_t start, int64_t end, bool has_end) : start_(start), end_(end), has_end_(has_end) {}
   Status infer(OpContext& ctx) override {
+    PETREL_RETURN_IF_ERROR(check_tensor_inputs(ctx, 1, 1));
     int64_t s, e;
     range(ctx.input(0).rank(), s, e);
     return ctx.set_output(0, DataType::kInt64, {e - s});
@@ -181,7 +188,10 @@ class ShapeKernel : public Kernel {
 
 class SizeKernel : public Kernel {
  public:
-  Status infer(OpContext& ctx) override { return ctx.set_output(0, DataType::kInt64, {}); }
+  Status infer(OpContext& ctx) override {
+    PETREL_RETURN_IF_ERROR(check_tensor_inputs(ctx, 1, 1));
+    return ctx.set_output(0, DataType::kInt64, {});
+  }
   Status compute(OpContext& ctx) override {
     ctx.output(0).as<int64_t>()[0] = ctx.input(0).numel();
     return Status::ok();

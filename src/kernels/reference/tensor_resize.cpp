@@ -7,6 +7,7 @@
 #include <cmath>
 #include <limits>
 
+#include "kernels/reference/input_checks.hpp"
 #include "kernels/reference/tensor_util.hpp"
 
 namespace petrel::ref {
@@ -58,6 +59,7 @@ class ResizeKernel : public Kernel {
   explicit ResizeKernel(Params p) : p_(std::move(p)) {}
 
   Status infer(OpContext& ctx) override {
+    PETREL_RETURN_IF_ERROR(check_tensor_inputs(ctx, 1, 4));
     Shape out;
     std::vector<double> scale, r0, r1;
     PETREL_RETURN_IF_ERROR(plan(ctx, out, scale, r0, r1));

@@ -3,6 +3,7 @@
 // indices and reduction "none" the last update wins (as in the ONNX reference).
 #include <algorithm>
 
+#include "kernels/reference/input_checks.hpp"
 #include "kernels/reference/tensor_util.hpp"
 
 namespace petrel::ref {
@@ -45,6 +46,7 @@ class ScatterElementsKernel : public Kernel {
  public:
   ScatterElementsKernel(int64_t axis, Reduce red) : axis_(axis), red_(red) {}
   Status infer(OpContext& ctx) override {
+    PETREL_RETURN_IF_ERROR(check_tensor_inputs(ctx, 3, 3));
     const Tensor& x = ctx.input(0);
     const Tensor& idx = ctx.input(1);
     const Tensor& upd = ctx.input(2);
@@ -103,6 +105,7 @@ class ScatterNDKernel : public Kernel {
  public:
   explicit ScatterNDKernel(Reduce red) : red_(red) {}
   Status infer(OpContext& ctx) override {
+    PETREL_RETURN_IF_ERROR(check_tensor_inputs(ctx, 3, 3));
     const Tensor& x = ctx.input(0);
     const Tensor& idx = ctx.input(1);
     const Tensor& upd = ctx.input(2);

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <numeric>
 
+#include "kernels/reference/input_checks.hpp"
 #include "kernels/reference/tensor_util.hpp"
 
 namespace petrel::ref {
@@ -16,6 +17,7 @@ class NonZeroKernel : public Kernel {
   bool dynamic_outputs() const override { return true; }
   Status infer(OpContext&) override { return Status::ok(); }
   Status compute(OpContext& ctx) override {
+    PETREL_RETURN_IF_ERROR(check_tensor_inputs(ctx, 1, 1));
     const Tensor& x = ctx.input(0);
     const int64_t n = x.numel();
     // numpy treats a scalar as 1-D here: the result has shape [1, nnz]
@@ -49,6 +51,7 @@ class CompressKernel : public Kernel {
   bool dynamic_outputs() const override { return true; }
   Status infer(OpContext&) override { return Status::ok(); }
   Status compute(OpContext& ctx) override {
+    PETREL_RETURN_IF_ERROR(check_tensor_inputs(ctx, 2, 2));
     const Tensor& x = ctx.input(0);
     const Tensor& cond = ctx.input(1);
     if (cond.rank() != 1) return ctx.error("condition must be 1-D");
@@ -113,6 +116,7 @@ class UniqueKernel : public Kernel {
   bool dynamic_outputs() const override { return true; }
   Status infer(OpContext&) override { return Status::ok(); }
   Status compute(OpContext& ctx) override {
+    PETREL_RETURN_IF_ERROR(check_tensor_inputs(ctx, 1, 1));
     const Tensor& x = ctx.input(0);
     if (x.dtype == DataType::kString) return run(ctx, Tag<std::string>{});
     return dispatch_with_bool(x.dtype, [&](auto tag) { return run(ctx, tag); });

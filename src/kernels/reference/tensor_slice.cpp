@@ -1,6 +1,7 @@
 // Slice (opset 10+ input form: starts, ends, axes, steps), done as a strided view of the input.
 #include <algorithm>
 
+#include "kernels/reference/input_checks.hpp"
 #include "kernels/reference/tensor_util.hpp"
 
 namespace petrel::ref {
@@ -11,6 +12,7 @@ using namespace tensor_detail;
 class SliceKernel : public Kernel {
  public:
   Status infer(OpContext& ctx) override {
+    PETREL_RETURN_IF_ERROR(check_tensor_inputs(ctx, 3, 5));
     Shape out;
     std::vector<int64_t> strides;
     int64_t base;

@@ -1,5 +1,6 @@
 // Transpose, DepthToSpace, SpaceToDepth: permutations of a (reshaped) input, done as one
 // strided copy.
+#include "kernels/reference/input_checks.hpp"
 #include "kernels/reference/tensor_util.hpp"
 
 namespace petrel::ref {
@@ -22,6 +23,7 @@ class TransposeKernel : public Kernel {
  public:
   explicit TransposeKernel(std::vector<int64_t> perm) : perm_(std::move(perm)) {}
   Status infer(OpContext& ctx) override {
+    PETREL_RETURN_IF_ERROR(check_tensor_inputs(ctx, 1, 1));
     const Tensor& x = ctx.input(0);
     std::vector<int64_t> p;
     PETREL_RETURN_IF_ERROR(perm_for(ctx, x.rank(), p));
@@ -63,6 +65,7 @@ class BlockKernel : public Kernel {
  public:
   BlockKernel(bool to_space, bool crd, int64_t b) : to_space_(to_space), crd_(crd), b_(b) {}
   Status infer(OpContext& ctx) override {
+    PETREL_RETURN_IF_ERROR(check_tensor_inputs(ctx, 1, 1));
     const Tensor& x = ctx.input(0);
     if (x.rank() != 4) return ctx.error("input must be 4-D (NCHW)");
     const int64_t n = x.shape[0], c = x.shape[1], h = x.shape[2], w = x.shape[3], bb = b_ * b_;

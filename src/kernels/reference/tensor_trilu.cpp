@@ -1,4 +1,5 @@
 // Trilu (triangle of the last two dims) and ReverseSequence.
+#include "kernels/reference/input_checks.hpp"
 #include "kernels/reference/tensor_util.hpp"
 
 namespace petrel::ref {
@@ -10,6 +11,7 @@ class TriluKernel : public Kernel {
  public:
   explicit TriluKernel(bool upper) : upper_(upper) {}
   Status infer(OpContext& ctx) override {
+    PETREL_RETURN_IF_ERROR(check_tensor_inputs(ctx, 1, 2));
     const Tensor& x = ctx.input(0);
     if (x.rank() < 2) return ctx.error("input must have rank >= 2");
     if (ctx.has_input(1) && ctx.input(1).numel() != 1) return ctx.error("k must be a scalar");
@@ -46,6 +48,7 @@ class ReverseSequenceKernel : public Kernel {
  public:
   ReverseSequenceKernel(int64_t batch_axis, int64_t time_axis) : batch_(batch_axis), time_(time_axis) {}
   Status infer(OpContext& ctx) override {
+    PETREL_RETURN_IF_ERROR(check_tensor_inputs(ctx, 2, 2));
     const Tensor& x = ctx.input(0);
     const Tensor& lens = ctx.input(1);
     if (x.rank() < 2) return ctx.error("input must have rank >= 2");

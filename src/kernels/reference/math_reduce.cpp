@@ -104,7 +104,7 @@ class ReduceKernel final : public Kernel {
               switch (op_) {
                 case RedOp::kSum: acc += uint64_t(v); break;
                 case RedOp::kProd: acc *= uint64_t(v); break;
-                case RedOp::kL1: acc += uint64_t(v < 0 ? -v : v); break;
+                case RedOp::kL1: acc += std::is_signed_v<T> && v < 0 ? uint64_t(0) - uint64_t(v) : uint64_t(v); break;  // |INT64_MIN| wraps
                 default: acc += uint64_t(v) * uint64_t(v); break;
               }
             });

@@ -51,6 +51,15 @@ std::vector<Named> make_pool() {
   p.push_back({"f32[1,2,2,2]", f32({1, 2, 2, 2})});
   p.push_back({"f32[2,0,3]", f32({2, 0, 3})});
   p.push_back({"f32[0]", f32({0})});
+  p.push_back({"f32[2]", f32({2})});
+  p.push_back({"f32[3,2]", f32({3, 2})});
+  p.push_back({"f32[1,2]", f32({1, 2})});
+  p.push_back({"f32[1,4]", f32({1, 4})});
+  p.push_back({"f32[1,2,2]", f32({1, 2, 2})});
+  p.push_back({"f32[1,2,4]", f32({1, 2, 4}, {0, 0, 1, 1, 0.5f, 0.5f, 2, 2})});
+  p.push_back({"f32[1,1,2]", f32({1, 1, 2})});
+  p.push_back({"f32[1,2,1,1]", f32({1, 2, 1, 1})});
+  p.push_back({"f32[2,1,1,1]", f32({2, 1, 1, 1})});
   p.push_back({"f32[2,3]nan", f32({2, 3}, {std::numeric_limits<float>::quiet_NaN(), std::numeric_limits<float>::infinity(), -1e30f})});
   p.push_back({"f64[2,3]", tensor_of<double>(DataType::kDouble, {2, 3}, {1, 2, -3})});
   p.push_back({"f16[2,3]", tensor_of<Float16>(DataType::kFloat16, {2, 3}, {Float16(1.f), Float16(-2.f)})});
@@ -63,6 +72,12 @@ std::vector<Named> make_pool() {
   p.push_back({"i64[4]", i64({4}, {1, 2, 1, 1})});
   p.push_back({"i64[2,3]", i64({2, 3}, {0, 1, 2, 3, 4, 5})});
   p.push_back({"i64[0]", i64({0}, {})});
+  p.push_back({"i64[1]", i64({1}, {2})});
+  p.push_back({"u8[]", tensor_of<uint8_t>(DataType::kUInt8, {}, {3})});
+  p.push_back({"u8[3,2]", tensor_of<uint8_t>(DataType::kUInt8, {3, 2}, {1, 200, 7})});
+  p.push_back({"u8[1,2,2,2]", tensor_of<uint8_t>(DataType::kUInt8, {1, 2, 2, 2}, {1, 200, 7})});
+  p.push_back({"u8[1,2,1,1]", tensor_of<uint8_t>(DataType::kUInt8, {1, 2, 1, 1}, {1, 2})});
+  p.push_back({"bool[2]", tensor_of<uint8_t>(DataType::kBool, {2}, {1, 0})});
   p.push_back({"i32[2]", tensor_of<int32_t>(DataType::kInt32, {2}, {1, 2})});
   p.push_back({"i32[2]neg", tensor_of<int32_t>(DataType::kInt32, {2}, {std::numeric_limits<int32_t>::min(), -1})});
   p.push_back({"u8[2,3]", tensor_of<uint8_t>(DataType::kUInt8, {2, 3}, {0, 255, 7})});
@@ -122,6 +137,59 @@ std::vector<std::vector<Attribute>> attr_sets(std::string_view op) {
   return s;
 }
 
+// Plausible input lists (pool names; "-" = omitted) for ops whose inputs must fit together to
+// get past infer; each is then mutated one input at a time over the whole pool.
+const std::map<std::string, std::vector<std::vector<std::string>>>& plausible() {
+  static const std::map<std::string, std::vector<std::vector<std::string>>> m = {
+      {"Gemm", {{"f32[2,3]", "f32[3,2]", "f32[2]"}}},
+      {"MatMulInteger", {{"u8[2,3]", "u8[3,2]", "u8[]", "u8[]"}}},
+      {"QLinearMatMul", {{"u8[2,3]", "f32[]", "u8[]", "u8[3,2]", "f32[]", "u8[]", "f32[]", "u8[]"}}},
+      {"QuantizeLinear", {{"f32[2,3]", "f32[]", "u8[]"}}},
+      {"DequantizeLinear", {{"u8[2,3]", "f32[]", "u8[]"}, {"u8[2,3]", "f32[2]", "u8[]"}}},
+      {"BatchNormalization", {{"f32[1,2,2,2]", "f32[2]", "f32[2]", "f32[2]", "f32[2]"}}},
+      {"InstanceNormalization", {{"f32[1,2,2,2]", "f32[2]", "f32[2]"}}},
+      {"GroupNormalization", {{"f32[1,2,2,2]", "f32[2]", "f32[2]"}}},
+      {"Conv", {{"f32[1,2,2,2]", "f32[1,2,1,1]", "f32[]"}, {"f32[1,2,2,2]", "f32[2,1,1,1]"}}},
+      {"ConvInteger", {{"u8[1,2,2,2]", "u8[1,2,1,1]", "u8[]", "u8[]"}}},
+      {"QLinearConv", {{"u8[1,2,2,2]", "f32[]", "u8[]", "u8[1,2,1,1]", "f32[]", "u8[]", "f32[]", "u8[]"}}},
+      {"ConvTranspose", {{"f32[1,2,2,2]", "f32[2,1,1,1]", "f32[]"}}},
+      {"RNN", {{"f32[1,2,3]", "f32[1,2,3]", "f32[1,2,2]", "f32[1,4]", "-", "f32[1,2,2]"}}},
+      {"Compress", {{"f32[2,3]", "bool[2]"}}},
+      {"NonMaxSuppression", {{"f32[1,2,4]", "f32[1,1,2]", "i64[]", "f32[]", "f32[]"}}},
+      {"SequenceAt", {{"seq<f32>", "i64[]"}}},
+      {"SequenceInsert", {{"seq<f32>", "f32[2,3]", "i64[]"}}},
+      {"SequenceErase", {{"seq<f32>", "i64[]neg"}}},
+      {"ConcatFromSequence", {{"seq<f32>"}}},
+      {"TopK", {{"f32[2,3]", "i64[1]"}}},
+      {"ReverseSequence", {{"f32[2,3]", "i64[2]"}}},
+      {"Range", {{"i64[]", "i64[4]", "i64[]"}, {"f32[]", "f32[]", "f32[]"}}},
+      {"OneHot", {{"i64[2]", "i64[]", "f32[2]"}}},
+      {"Gather", {{"f32[2,3]", "i64[2]"}}},
+      {"GatherElements", {{"f32[2,3]", "i64[2,3]"}}},
+      {"GatherND", {{"f32[2,3]", "i64[2]"}}},
+      {"ScatterElements", {{"f32[2,3]", "i64[2,3]", "f32[2,3]"}}},
+      {"ScatterND", {{"f32[2,3]", "i64[2]", "f32[]"}}},
+      {"Einsum", {{"f32[2,3]", "f32[3,2]"}}},
+      {"Where", {{"bool[2,3]", "f32[2,3]", "f32[]"}}},
+      {"Pad", {{"f32[2,3]", "i64[4]", "f32[]"}}},
+      {"Slice", {{"f32[2,3]", "i64[1]", "i64[1]", "i64[1]", "i64[1]"}}},
+      {"Expand", {{"f32[1,2,3]", "i64[2]"}}},
+      {"Tile", {{"f32[2,3]", "i64[2]"}}},
+      {"Resize", {{"f32[1,2,2,2]", "-", "-", "i64[4]"}}},
+      {"MaxUnpool", {{"f32[1,2,2,2]", "i64[2,3]"}}},
+      {"DFT", {{"f32[1,2,3]", "i64[]", "i64[]"}}},
+      {"STFT", {{"f32[1,2,3]", "i64[]", "f32[2]", "i64[]"}}},
+      {"SoftmaxCrossEntropyLoss", {{"f32[2,3]", "i64[2]", "f32[3,2]"}}},
+      {"NegativeLogLikelihoodLoss", {{"f32[2,3]", "i64[2]", "f32[3,2]"}}},
+      {"RoiAlign", {{"f32[1,2,2,2]", "f32[1,4]", "i64[1]"}}},
+      {"MaxRoiPool", {{"f32[1,2,2,2]", "f32[1,4]"}}},
+      {"Adagrad", {{"f32[]", "i64[]", "f32[2]", "f32[2]", "f32[2]"}}},
+      {"Adam", {{"f32[]", "i64[]", "f32[2]", "f32[2]", "f32[2]", "f32[2]"}}},
+      {"Momentum", {{"f32[]", "i64[]", "f32[2]", "f32[2]", "f32[2]"}}},
+  };
+  return m;
+}
+
 struct Counters {
   int64_t cases = 0, factory_ok = 0, infer_ok = 0, compute_ok = 0;
 };
@@ -132,11 +200,20 @@ bool verbose() {
 }
 
 std::string describe(const Node& n, const std::vector<const Named*>& ins, int attr_set) {
-  std::string s = n.op_type + " attrs#" + std::to_string(attr_set) + " in(";
-  for (size_t i = 0; i < ins.size(); ++i) s += (i ? ", " : "") + (ins[i] ? ins[i]->name : std::string("omitted"));
-  s += ") out(";
-  for (size_t i = 0; i < n.outputs.size(); ++i) s += (i ? "," : "") + std::string(n.outputs[i] == kNoValue ? "-" : "o");
-  return s + ")";
+  // Appends only: g++ 12 warns falsely (-Wrestrict) on `const char* + std::string` here.
+  std::string s = n.op_type;
+  s.append(" attrs#").append(std::to_string(attr_set)).append(" in(");
+  for (size_t i = 0; i < ins.size(); ++i) {
+    if (i) s.append(", ");
+    s.append(ins[i] ? ins[i]->name : std::string("omitted"));
+  }
+  s.append(") out(");
+  for (size_t i = 0; i < n.outputs.size(); ++i) {
+    if (i) s.append(",");
+    s.append(n.outputs[i] == kNoValue ? "-" : "o");
+  }
+  s.append(")");
+  return s;
 }
 
 // As tests/ops/op_test_util.hpp's run_kernel (and the executor's dynamic path), with inputs
@@ -216,8 +293,14 @@ void sweep_op(std::string_view op, const std::vector<Named>& pool, Counters& c) 
   std::string_view domain;
   KernelFactory f = find_any_domain(op, domain);
   ASSERT_NE(f, nullptr) << op;
-  const Named* f23 = &pool[2];
-  const Named* i2 = &pool[12];
+  auto find = [&](const char* name) {
+    for (const Named& p : pool)
+      if (p.name == name) return &p;
+    ADD_FAILURE() << "no pool entry " << name;
+    return &pool[0];
+  };
+  const Named* f23 = find("f32[2,3]");
+  const Named* i2 = find("i64[2]");
   const auto sets = attr_sets(op);
   std::mt19937 rng(std::hash<std::string_view>{}(op));
   for (size_t a = 0; a < sets.size(); ++a) {
@@ -264,7 +347,32 @@ void sweep_op(std::string_view op, const std::vector<Named>& pool, Counters& c) 
         run(2, n_out, {f23, i2}, om);
         run(3, n_out, {f23, f23, f23}, om);
       }
-    // (f) random mixes.
+    // (f) plausible inputs, then each input replaced by every pool entry or omitted.
+    if (auto it = plausible().find(std::string(op)); it != plausible().end()) {
+      auto by_name = [&](const std::string& name) -> const Named* {
+        for (const Named& p : pool)
+          if (p.name == name) return &p;
+        return nullptr;  // "-": omitted
+      };
+      for (const auto& base_names : it->second) {
+        std::vector<const Named*> base;
+        for (const auto& nm : base_names) base.push_back(by_name(nm));
+        const int n_in = int(base.size());
+        for (int n_out = 1; n_out <= 5; ++n_out) run(n_in, n_out, base);
+        for (int k = 0; k < n_in; ++k) {
+          std::vector<const Named*> ins = base;
+          ins[size_t(k)] = nullptr;
+          run(n_in, 3, ins);
+          for (const Named& p : pool) {
+            ins[size_t(k)] = &p;
+            run(n_in, 3, ins);
+          }
+        }
+        for (int drop = 0; drop < n_in; ++drop)  // fewer inputs than plausible
+          run(drop, 1, std::vector<const Named*>(base.begin(), base.begin() + drop));
+      }
+    }
+    // (g) random mixes.
     std::uniform_int_distribution<int> nin(0, 5), pick(0, int(pool.size())), nout(0, 5);
     for (int r = 0; r < 250; ++r) {
       const int n_in = nin(rng), n_out = nout(rng);

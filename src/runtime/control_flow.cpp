@@ -155,21 +155,11 @@ class ScanKernel : public Kernel {
         bool rev = k < int64_t(in_dirs.size()) && in_dirs[size_t(k)] == 1;
         int64_t it = rev ? len - 1 - t : t;
         const Tensor& x = xs[size_t(k)];
-        Shape s(x.shape.begin() + 1, x.shape.end());
-        Tensor slice = Tensor::view(x.dtype, s, static_cast<const uint8_t*>(x.data) + size_t(it) * packed_bytes(x.dtype, checked_numel(s).value()));
-        slice.owner = x.owner;
-        in[size_t(n_state + k)] = Value::of(std::move(slice));
+        in[size_t(n_state + k)] = Value::of(row_view(x, it));
       }
       PETREL_RETURN_IF_ERROR(body.run(ctx, in, out));
       if (int(out.size()) != n_state + n_scan_out) return ctx.error("scan body returns the wrong number of outputs");
-      for (int k = 0; k < n_state; ++k) {
-        PETREL_ASSIGN_OR_RETURN(Tensor c, out[size_t(k)].tensor.clone());
-        state[size_t(k)] = Value::of(std::move(c));
-      }
-      for (int s = 0; s < n_scan_out; ++s) {
-        PETREL_ASSIGN_OR_RETURN(Tensor c, out[size_t(n_state + s)].tensor.clone());
-        scans[size_t(s)].push_back(std::move(c));
-      }
+      PETREL_RETURN_IF_ERROR(take_scan_step(out, n_state, state, scans));
     }
     for (int k = 0; k < n_state; ++k) ctx.set_output_value(k, state[size_t(k)]);
     for (int s = 0; s < n_scan_out; ++s) {

@@ -7,17 +7,6 @@
 namespace petrel {
 namespace {
 
-// A view of row `i` along axis 0 of `t`.
-Tensor row_view(const Tensor& t, int64_t i) {
-  Shape s(t.shape.begin() + 1, t.shape.end());
-  int64_t n = 1;
-  for (int64_t d : s) n *= d;
-  Tensor v = Tensor::view(t.dtype, s, static_cast<const uint8_t*>(t.data) + size_t(i) * packed_bytes(t.dtype, n));
-  if (t.dtype == DataType::kString) v.data = const_cast<std::string*>(t.as<std::string>() + i * n);
-  v.owner = t.owner;
-  return v;
-}
-
 class SequenceMapKernel : public Kernel {
  public:
   Body body;
@@ -107,14 +96,7 @@ class Scan8Kernel : public Kernel {
         }
         PETREL_RETURN_IF_ERROR(body.run(ctx, in, out));
         if (int(out.size()) != n_state + n_scan_out) return ctx.error("scan body returns the wrong number of outputs");
-        for (int k = 0; k < n_state; ++k) {
-          PETREL_ASSIGN_OR_RETURN(Tensor c, out[size_t(k)].tensor.clone());
-          state[size_t(k)] = Value::of(std::move(c));
-        }
-        for (int s = 0; s < n_scan_out; ++s) {
-          PETREL_ASSIGN_OR_RETURN(Tensor c, out[size_t(n_state + s)].tensor.clone());
-          steps[size_t(s)].push_back(std::move(c));
-        }
+        PETREL_RETURN_IF_ERROR(take_scan_step(out, n_state, state, steps));
       }
       for (int k = 0; k < n_state; ++k) {
         PETREL_ASSIGN_OR_RETURN(Tensor c, state[size_t(k)].tensor.clone());

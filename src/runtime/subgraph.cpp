@@ -48,4 +48,27 @@ Result<Tensor> stack(const std::vector<Tensor>& items, DataType dt) {
   return out;
 }
 
+Tensor row_view(const Tensor& t, int64_t i) {
+  Shape s(t.shape.begin() + 1, t.shape.end());
+  int64_t n = 1;
+  for (int64_t d : s) n *= d;
+  Tensor v = Tensor::view(t.dtype, s, static_cast<const uint8_t*>(t.data) + size_t(i) * packed_bytes(t.dtype, n));
+  if (t.dtype == DataType::kString) v.data = const_cast<std::string*>(t.as<std::string>() + i * n);
+  v.owner = t.owner;
+  return v;
+}
+
+Status take_scan_step(const std::vector<Value>& out, int n_state, std::vector<Value>& state,
+                      std::vector<std::vector<Tensor>>& scans) {
+  for (int k = 0; k < n_state; ++k) {
+    PETREL_ASSIGN_OR_RETURN(Tensor c, out[size_t(k)].tensor.clone());
+    state[size_t(k)] = Value::of(std::move(c));
+  }
+  for (size_t s = 0; s < scans.size(); ++s) {
+    PETREL_ASSIGN_OR_RETURN(Tensor c, out[size_t(n_state) + s].tensor.clone());
+    scans[s].push_back(std::move(c));
+  }
+  return Status::ok();
+}
+
 }  // namespace petrel

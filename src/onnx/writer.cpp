@@ -135,7 +135,8 @@ Status write_graph(Writer& w, uint32_t field, const Graph& g, const std::string&
     w.field_string(3, n.name);
     w.field_string(4, n.op_type);
     if (!n.domain.empty()) w.field_string(7, n.domain);
-    for (const Attribute& a : n.attrs) PETREL_RETURN_IF_ERROR(write_attribute(w, a));
+    for (const Attribute& a : n.attrs)
+      if (a.name.empty() || a.name[0] != '_') PETREL_RETURN_IF_ERROR(write_attribute(w, a));  // '_': internal, never written
     PETREL_RETURN_IF_ERROR(w.end(nn));
   }
   // Initializers in value order, so the output is deterministic.

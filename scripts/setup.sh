@@ -8,6 +8,8 @@ PKGS=(
   build-essential cmake ninja-build pkg-config clang libclang-rt-14-dev
   # libraries
   libgtest-dev libcli11-dev
+  # XNNPACK provider (f32 convolution, fully-connected, pooling, element-wise)
+  libxnnpack-dev libpthreadpool-dev libcpuinfo-dev
   # ONNX conformance data and python tooling for tests and model export
   libonnx-testdata python3-onnx python3-numpy
   python3-torch python3-torchvision dataset-fashion-mnist

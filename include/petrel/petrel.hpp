@@ -42,6 +42,9 @@ struct TensorView {
 
 struct SessionOptions {
   int threads = 1;
+  // Run f32 convolutions, fully-connected layers, pooling and element-wise ops through XNNPACK
+  // when this build has it (otherwise Petrel's own kernels run everything).
+  bool xnnpack = true;
 };
 
 struct ModelInfo {

@@ -28,6 +28,14 @@ Result<std::unique_ptr<Session>> Session::open(const std::string& path, const Se
   if (options.threads < 1 || options.threads > 256) return invalid_argument("threads must be between 1 and 256");
   auto impl = std::make_unique<Impl>();
   PETREL_ASSIGN_OR_RETURN(impl->model, onnx::load_model(path));
+#ifdef PETREL_HAVE_XNNPACK
+  if (options.xnnpack) {
+    xnnpack::PartitionStats ps;
+    PETREL_RETURN_IF_ERROR(xnnpack::partition_graph(*impl->model->graph, &ps));
+    impl->xnnpack_partitions = ps.partitions;
+    impl->xnnpack_nodes = ps.claimed_nodes;
+  }
+#endif
   auto ex = GraphExecutor::create(impl->model->graph, true);
   if (!ex) return ex.status().with_context(path);
   impl->exec = std::move(ex).value();

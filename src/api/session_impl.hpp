@@ -8,6 +8,9 @@
 #include "onnx/model.hpp"
 #include "petrel/petrel.hpp"
 #include "runtime/executor.hpp"
+#ifdef PETREL_HAVE_XNNPACK
+#include "kernels/xnnpack/provider.hpp"
+#endif
 
 namespace petrel {
 
@@ -20,6 +23,7 @@ struct Session::Impl {
   std::vector<Value> bound;      // per input
   std::vector<uint8_t> is_bound;
   std::vector<Value> results;    // per output, after run()
+  int xnnpack_partitions = 0, xnnpack_nodes = 0;  // nodes claimed by the XNNPACK provider
 };
 
 // For tools: the internals of a session.

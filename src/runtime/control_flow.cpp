@@ -5,6 +5,9 @@
 
 #include "kernels/reference/common.hpp"
 #include "kernels/reference/registry.hpp"
+#ifdef PETREL_HAVE_XNNPACK
+#include "kernels/xnnpack/provider.hpp"
+#endif
 #include "runtime/executor.hpp"
 #include "runtime/subgraph.hpp"
 
@@ -231,7 +234,11 @@ Result<std::unique_ptr<Kernel>> create_kernel(const Node& n, const Graph& g) {
     return std::unique_ptr<Kernel>(std::move(k));
   }
   if (n.domain.empty() && n.op_type == "SequenceMap") return make_sequence_map(n, g);
-  KernelFactory f = ref::find_kernel(n.domain, n.op_type);
+  KernelFactory f = nullptr;
+#ifdef PETREL_HAVE_XNNPACK
+  f = xnnpack::find_kernel(n.domain, n.op_type);
+#endif
+  if (!f) f = ref::find_kernel(n.domain, n.op_type);
   if (!f) return unsupported(n.label() + ": operator '" + (n.domain.empty() ? "" : n.domain + ".") + n.op_type + "' is not implemented");
   auto r = f(n);
   if (!r && r.status().message().rfind(n.label(), 0) != 0) return r.status().with_context(n.label());

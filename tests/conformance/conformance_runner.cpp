@@ -3,7 +3,7 @@
 // allclose(rtol=1e-3, atol=1e-7) with NaN == NaN, strings must be equal. Each case runs in a
 // forked child with a time limit, so a crash or hang is reported as that case's result.
 //
-// Usage: petrel_conformance [--data DIR] [--filter REGEX] [--manifest FILE [--update]] [-v] [--timeout S]
+// Usage: petrel_conformance [--data DIR] [--filter REGEX] [--manifest FILE [--update]] [-v] [--timeout S] [--xnnpack]
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -19,11 +19,16 @@
 
 #include "onnx/model.hpp"
 #include "runtime/executor.hpp"
+#ifdef PETREL_HAVE_XNNPACK
+#include "kernels/xnnpack/provider.hpp"
+#endif
 
 namespace fs = std::filesystem;
 using namespace petrel;
 
 namespace {
+
+bool g_xnnpack = false;  // --xnnpack: partition graphs for the XNNPACK provider first
 
 std::string compare_tensor(const Tensor& got, const Tensor& want) {
   if (got.dtype != want.dtype)
@@ -92,6 +97,10 @@ std::string compare_value(const Value& got, const Value& want) {
 std::string run_case(const fs::path& dir) {
   auto m = onnx::load_model((dir / "model.onnx").string());
   if (!m) return "load: " + m.status().to_string();
+#ifdef PETREL_HAVE_XNNPACK
+  if (g_xnnpack)
+    if (Status st = xnnpack::partition_graph(*m.value()->graph); !st) return "partition: " + st.to_string();
+#endif
   auto ex = GraphExecutor::create(m.value()->graph, true);
   if (!ex) return "create: " + ex.status().to_string();
   const Graph& g = *m.value()->graph;
@@ -181,10 +190,11 @@ int main(int argc, char** argv) {
     else if (a == "--filter") filter = next();
     else if (a == "--manifest") manifest = next();
     else if (a == "--update") update = true;
+    else if (a == "--xnnpack") g_xnnpack = true;
     else if (a == "--timeout") timeout_s = std::stoi(next());
     else if (a == "-v" || a == "--verbose") verbose = true;
     else if (a == "-h" || a == "--help") {
-      std::cout << "usage: petrel_conformance [--data DIR] [--filter REGEX] [--manifest FILE [--update]] [-v] [--timeout S]\n"
+      std::cout << "usage: petrel_conformance [--data DIR] [--filter REGEX] [--manifest FILE [--update]] [-v] [--timeout S] [--xnnpack]\n"
                    "Runs the ONNX backend test cases under DIR/{node,pytorch-converted,pytorch-operator,simple}.\n"
                    "With --manifest, exits non-zero on any case whose result differs from the manifest;\n"
                    "--update rewrites the manifest with the results instead.\n";

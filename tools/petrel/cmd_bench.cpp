@@ -43,6 +43,7 @@ int cmd_bench(const BenchArgs& a) {
     return report(invalid_argument("--int-range expects LO,HI"));
   SessionOptions so;
   so.threads = a.threads;
+  so.xnnpack = !a.no_xnnpack;
   double t0 = now_ms();
   auto sr = Session::open(a.model, so);
   if (!sr) return report(sr.status());
@@ -78,8 +79,10 @@ int cmd_bench(const BenchArgs& a) {
   std::vector<double> sorted = times;
   std::sort(sorted.begin(), sorted.end());
   const double median = pct(sorted, 50);
+  // Peak RSS is taken before counting MACs, which opens a second (planned, never run) session.
+  double rss_mb = peak_rss_mb();
   int unknown = 0;
-  const int64_t macs = count_macs(impl, &unknown);
+  const int64_t macs = count_macs_of(a.model, inputs, &unknown);
   const double gflops = median > 0 ? 2.0 * double(macs) / (median * 1e6) : 0;
 
   // Sustained load: median per 10-second window; trend = last window / first window - 1.
@@ -108,7 +111,7 @@ int cmd_bench(const BenchArgs& a) {
                 "\"median_ms\": %g, \"p90_ms\": %g, \"p99_ms\": %g, \"min_ms\": %g, \"mean_ms\": %g, \"peak_rss_mb\": %.1f, "
                 "\"arena_bytes\": %zu, \"macs\": %lld, \"gflops\": %.3f",
                 version(), a.model.c_str(), a.threads, r3(load_ms), r3(first_ms), r3(median), r3(pct(sorted, 90)),
-                r3(pct(sorted, 99)), r3(sorted[0]), r3(mean), peak_rss_mb(), s.arena_bytes(), (long long)macs, gflops);
+                r3(pct(sorted, 99)), r3(sorted[0]), r3(mean), rss_mb, s.arena_bytes(), (long long)macs, gflops);
     if (!windows.empty()) {
       std::printf(", \"window_median_ms\": [");
       for (size_t i = 0; i < windows.size(); ++i) std::printf("%s%g", i ? ", " : "", r3(windows[i]));
@@ -121,7 +124,7 @@ int cmd_bench(const BenchArgs& a) {
     std::printf("latency:   median %.3f ms  p90 %.3f  p99 %.3f  min %.3f  mean %.3f  (%d runs after %d warm-up)\n", median,
                 pct(sorted, 90), pct(sorted, 99), sorted[0], mean, a.runs, a.warmup);
     std::printf("compute:   %.4g GMACs, %.2f GFLOP/s%s\n", double(macs) / 1e9, gflops, unknown ? " (some shapes unknown)" : "");
-    std::printf("memory:    arena %s, peak RSS %.1f MiB\n", format_bytes(double(s.arena_bytes())).c_str(), peak_rss_mb());
+    std::printf("memory:    arena %s, peak RSS %.1f MiB\n", format_bytes(double(s.arena_bytes())).c_str(), rss_mb);
     if (!windows.empty()) {
       std::printf("sustained: median per 10 s window:");
       for (double w : windows) std::printf(" %.3f", w);

@@ -16,7 +16,9 @@ int cmd_inspect(const InspectArgs& args) {
   ShapeOverrides ov;
   if (Status st = parse_overrides(args.dims, args.shapes, ov); !st) return report(st);
   const double t0 = now_ms();
-  auto sr = Session::open(args.model);
+  SessionOptions so;
+  so.xnnpack = false;  // inspect describes the model's own nodes, not provider partitions
+  auto sr = Session::open(args.model, so);
   if (!sr) return report(sr.status());
   const double load_ms = now_ms() - t0;
   Session& s = *sr.value();

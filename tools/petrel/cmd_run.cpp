@@ -69,6 +69,7 @@ int cmd_run(const RunArgs& args) {
   if (!lst) return report(lst);
   if (args.repeat < 1 || args.top_k < 1 || args.threads < 1) return report(invalid_argument("--repeat, --top-k and --threads must be at least 1"));
   SessionOptions so;
+  so.xnnpack = !args.no_xnnpack;
   so.threads = args.threads;
   auto sr = Session::open(args.model, so);
   if (!sr) return report(sr.status());

@@ -23,6 +23,7 @@ struct RunArgs {
   int repeat = 1;
   int threads = 1;
   bool quiet = false;               // one line per run: label, confidence, latency
+  bool no_xnnpack = false;
 };
 int cmd_run(const RunArgs& args);
 
@@ -37,7 +38,7 @@ struct BenchArgs {
   std::string int_range;
   int threads = 1, warmup = 5, runs = 50;
   double sustained_s = 0;
-  bool json = false, profile = false;
+  bool json = false, profile = false, no_xnnpack = false;
 };
 int cmd_bench(const BenchArgs& args);
 

@@ -35,6 +35,7 @@ int main(int argc, char** argv) {
   run->add_option("-r,--repeat", ra.repeat, "Run N times and report the median latency")->capture_default_str();
   run->add_option("-t,--threads", ra.threads, "Threads")->capture_default_str();
   run->add_flag("-q,--quiet", ra.quiet, "One line: top class, confidence, latency");
+  run->add_flag("--no-xnnpack", ra.no_xnnpack, "Run everything on Petrel's own kernels (no XNNPACK provider)");
 
   BenchArgs ba;
   auto* bench = app.add_subcommand("bench", "Time a model: latency percentiles, load time, peak RSS, arena bytes, GFLOP/s");
@@ -47,6 +48,7 @@ int main(int argc, char** argv) {
   bench->add_option("--int-range", ba.int_range, "Range of random integer inputs, LO,HI (default 0,100)");
   bench->add_option("--sustained", ba.sustained_s, "Also run for SECONDS and report the median per 10-second window and the trend");
   bench->add_flag("--profile", ba.profile, "Print time per op type");
+  bench->add_flag("--no-xnnpack", ba.no_xnnpack, "Run everything on Petrel's own kernels (no XNNPACK provider)");
   bench->add_flag("--json", ba.json, "One JSON line with the fields of ort_bench.mjs (profile goes to stderr)");
 
   ConvertArgs ca;

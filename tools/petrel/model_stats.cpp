@@ -14,12 +14,13 @@ int64_t node_macs(const Node& n, const GraphExecutor& ex) {
   };
   auto numel = [](const Shape& s) { int64_t x = 1; for (auto d : s) x *= d; return x; };
   Shape a, b, y;
-  if (n.op_type == "Conv" || n.op_type == "ConvTranspose" || n.op_type == "MatMul" || n.op_type == "Gemm") {
+  const bool matmul = n.op_type == "MatMul" || n.op_type == "FusedMatMul";
+  if (n.op_type == "Conv" || n.op_type == "ConvTranspose" || matmul || n.op_type == "Gemm") {
     if (n.inputs.size() < 2 || !shape_of(n.inputs[0], a) || !shape_of(n.inputs[1], b) || !shape_of(n.outputs[0], y)) return -1;
     if (b.empty() || a.empty()) return 0;
     if (n.op_type == "Conv") return b[0] ? numel(y) * (numel(b) / b[0]) : 0;
     if (n.op_type == "ConvTranspose") return b[0] ? numel(a) * (numel(b) / b[0]) : 0;
-    if (n.op_type == "MatMul") return numel(y) * a.back();
+    if (matmul) return numel(y) * a.back();
     const Attribute* ta = n.attr("transA");
     int64_t k = (ta && ta->i) ? a[0] : a.back();
     return numel(y) * k;
@@ -38,6 +39,20 @@ int64_t count_macs(const Session::Impl& s, int* unknown) {
     if (m < 0) ++*unknown; else macs += m;
   }
   return macs;
+}
+
+int64_t count_macs_of(const std::string& path, const std::vector<Tensor>& inputs, int* unknown) {
+  *unknown = 0;
+  SessionOptions so;
+  so.xnnpack = false;  // provider partitions hide their nodes' shapes from the executor
+  auto sr = Session::open(path, so);
+  if (!sr) return 0;
+  Session& s = *sr.value();
+  for (size_t i = 0; i < inputs.size() && i < s.inputs().size(); ++i)
+    if (!s.set_input(i, inputs[i].dtype, inputs[i].shape, inputs[i].data)) return 0;
+  Session::Impl& impl = session_internals(s);
+  if (!impl.exec->plan(impl.bound)) return 0;
+  return count_macs(impl, unknown);
 }
 
 }  // namespace petrel::cli

@@ -10,5 +10,8 @@ namespace petrel::cli {
 // Multiply-accumulates of Conv/ConvTranspose/Gemm/MatMul at the shapes of the last plan or run;
 // `unknown` counts matrix nodes whose shapes are not known yet.
 int64_t count_macs(const Session::Impl& s, int* unknown);
+// The same for the model at `path` with these inputs, counted on a second session without the
+// XNNPACK provider (whose partitions hide their nodes from the executor). Plans, never runs.
+int64_t count_macs_of(const std::string& path, const std::vector<Tensor>& inputs, int* unknown);
 
 }  // namespace petrel::cli

@@ -1,0 +1,402 @@
+#include "kernels/xnnpack/lower.hpp"
+
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <unordered_map>
+
+#include <sys/mman.h>
+
+#include "core/fused_activation.hpp"
+#include "kernels/reference/common.hpp"
+
+namespace petrel::xnnpack {
+namespace {
+
+constexpr float kInf = std::numeric_limits<float>::infinity();
+
+// Asks the kernel to reclaim the whole pages inside [p, p+n): clean file-backed pages of the
+// mapped model are dropped (and re-read on a later touch); content is never lost.
+void release_pages(const void* p, size_t n) {
+#ifdef MADV_PAGEOUT
+  const uintptr_t page = 4096, b = (uintptr_t(p) + page - 1) & ~(page - 1), e = (uintptr_t(p) + n) & ~(page - 1);
+  if (e > b) madvise(reinterpret_cast<void*>(b), e - b, MADV_PAGEOUT);
+#else
+  (void)p, (void)n;
+#endif
+}
+
+
+struct Builder {
+  const Graph& sub;
+  const std::vector<Shape>& shapes;
+  xnn_subgraph_t sg = nullptr;
+  Lowered* out = nullptr;
+  std::unordered_map<ValueId, uint32_t> ids;
+
+  Status fail(const Node& n, const std::string& why) const { return unsupported(n.label() + ": " + why); }
+
+  const Shape& shape(ValueId v) const { return shapes[size_t(v)]; }
+  static bool is4(const Shape& s) { return s.size() == 4; }
+  // XNNPACK dims of a value: rank-4 values are NHWC inside a partition.
+  static std::vector<size_t> xdims(const Shape& s) {
+    if (s.size() == 4) return {size_t(s[0]), size_t(s[2]), size_t(s[3]), size_t(s[1])};
+    return std::vector<size_t>(s.begin(), s.end());
+  }
+
+  float* own(size_t n) {
+    out->owned.emplace_back(new float[n + 16]());  // + XNN_EXTRA_BYTES of readable slack
+    return out->owned.back().get();
+  }
+  // Weights XNNPACK reads only while it packs them (runtime creation): freed right after.
+  std::vector<std::unique_ptr<float[]>> packing_only;
+  std::vector<const Tensor*> packed_sources;
+  float* for_packing(size_t n) {
+    packing_only.emplace_back(new float[n]);
+    return packing_only.back().get();
+  }
+
+  Result<uint32_t> define(const std::vector<size_t>& dims, const void* data, uint32_t ext, uint32_t flags) {
+    uint32_t id = 0;
+    if (xnn_define_tensor_value(sg, xnn_datatype_fp32, dims.size(), dims.data(), data, ext, flags, &id) != xnn_status_success)
+      return unsupported("XNNPACK rejected a tensor");
+    return id;
+  }
+
+  // The XNNPACK id of a runtime value (activation), defining it on first use.
+  Result<uint32_t> value(ValueId v) {
+    auto it = ids.find(v);
+    if (it != ids.end()) return it->second;
+    if (sub.constant(v) != nullptr) return unsupported("constant used as an activation");
+    const Shape& s = shape(v);
+    if (s.empty() || s.size() > 6) return unsupported("rank " + std::to_string(s.size()) + " is not supported");
+    uint32_t ext = XNN_INVALID_VALUE_ID, flags = 0;
+    for (size_t i = 0; i < sub.inputs.size(); ++i)
+      if (sub.inputs[i] == v) ext = uint32_t(i), flags = XNN_VALUE_FLAG_EXTERNAL_INPUT;
+    for (size_t j = 0; j < sub.outputs.size(); ++j)
+      if (sub.outputs[j] == v) ext = uint32_t(sub.inputs.size() + j), flags = XNN_VALUE_FLAG_EXTERNAL_OUTPUT;
+    PETREL_ASSIGN_OR_RETURN(uint32_t id, define(xdims(s), nullptr, ext, flags));
+    ids[v] = id;
+    return id;
+  }
+  Result<uint32_t> temp(const Shape& s) { return define(xdims(s), nullptr, XNN_INVALID_VALUE_ID, 0); }
+
+  // A constant operand of an element-wise op whose output is `out_shape`: broadcast-padded to
+  // the output rank and, for rank 4, permuted to NHWC.
+  Result<uint32_t> constant_operand(const Tensor& t, const Shape& out_shape) {
+    if (t.dtype != DataType::kFloat) return unsupported("non-float constant");
+    if (t.shape.size() > out_shape.size()) return unsupported("constant of higher rank than the output");
+    Shape s(out_shape.size() - t.shape.size(), 1);
+    s.insert(s.end(), t.shape.begin(), t.shape.end());
+    const int64_t n = t.numel();
+    float* d = own(size_t(n));
+    if (s.size() == 4) nchw_to_nhwc(t.as<float>(), d, s);
+    else std::memcpy(d, t.data, size_t(n) * sizeof(float));
+    return define(xdims(s), d, XNN_INVALID_VALUE_ID, 0);
+  }
+
+  Result<uint32_t> operand(const Node& n, int i) {
+    const ValueId v = n.inputs[size_t(i)];
+    if (const Tensor* c = sub.constant(v)) return constant_operand(*c, shape(n.outputs[0]));
+    // A runtime operand of lower rank than a rank-4 output would broadcast against W/H in
+    // NCHW but against C in NHWC: only scalars are layout-free.
+    const Shape& s = shape(v);
+    if (is4(shape(n.outputs[0])) && !is4(s)) {
+      int64_t numel = 1;
+      for (int64_t d : s) numel *= d;
+      if (numel != 1) return fail(n, "broadcast of a lower-rank operand in NHWC");
+    }
+    return value(v);
+  }
+
+  // Applies a fused activation that XNNPACK has no clamp for, after the op wrote `raw`.
+  Status activation_tail(const Node& n, const FusedActivation& fa, uint32_t raw, uint32_t outid, const Shape& s) {
+    switch (fa.kind) {
+      case Activation::kSigmoid: return ok(xnn_define_sigmoid(sg, raw, outid, 0), n);
+      case Activation::kHardSwish: return ok(xnn_define_hardswish(sg, raw, outid, 0), n);
+      case Activation::kLeakyRelu: return ok(xnn_define_leaky_relu(sg, fa.p0, raw, outid, 0), n);
+      case Activation::kSwish: {
+        PETREL_ASSIGN_OR_RETURN(uint32_t sig, temp(s));
+        PETREL_RETURN_IF_ERROR(ok(xnn_define_sigmoid(sg, raw, sig, 0), n));
+        return ok(xnn_define_multiply2(sg, -kInf, kInf, raw, sig, outid, 0), n);
+      }
+      default: return fail(n, std::string("fused activation ") + fa.name() + " is not supported by XNNPACK");
+    }
+  }
+  Status ok(xnn_status st, const Node& n) const {
+    return st == xnn_status_success ? Status::ok() : fail(n, "XNNPACK rejected the node (status " + std::to_string(int(st)) + ")");
+  }
+
+  // For ops with an output clamp: the clamp range of the fused activation, and whether a tail
+  // node is needed. `out_id` receives the id the op itself should write.
+  Status with_activation(const Node& n, float& lo, float& hi, uint32_t& op_out, bool& tail, FusedActivation& fa) {
+    PETREL_ASSIGN_OR_RETURN(fa, FusedActivation::from_node(n));
+    lo = -kInf, hi = kInf, tail = false;
+    PETREL_ASSIGN_OR_RETURN(uint32_t outid, value(n.outputs[0]));
+    op_out = outid;
+    if (fa.kind == Activation::kRelu) lo = 0;
+    else if (fa.kind == Activation::kClip) lo = fa.p0, hi = fa.p1;
+    else if (!fa.none()) {
+      tail = true;
+      PETREL_ASSIGN_OR_RETURN(op_out, temp(shape(n.outputs[0])));
+    }
+    return Status::ok();
+  }
+  Status finish_activation(const Node& n, bool tail, const FusedActivation& fa, uint32_t op_out) {
+    if (!tail) return Status::ok();
+    PETREL_ASSIGN_OR_RETURN(uint32_t outid, value(n.outputs[0]));
+    return activation_tail(n, fa, op_out, outid, shape(n.outputs[0]));
+  }
+
+  // Pads {top, left, bottom, right} for a 2-D window op from pads/auto_pad.
+  Status pads_2d(const Node& n, const Shape& in, int64_t kh, int64_t kw, int64_t sh, int64_t sw, int64_t dh, int64_t dw,
+                 uint32_t p[4]) {
+    PETREL_ASSIGN_OR_RETURN(std::string ap, ref::attr_string(n, "auto_pad", "NOTSET"));
+    if (ap == "NOTSET") {
+      PETREL_ASSIGN_OR_RETURN(auto pads, ref::attr_ints(n, "pads", {0, 0, 0, 0}));
+      if (pads.size() != 4) return fail(n, "pads must have 4 values");
+      for (int i = 0; i < 4; ++i) {
+        if (pads[size_t(i)] < 0 || pads[size_t(i)] > 1 << 20) return fail(n, "bad pads");
+        p[i] = uint32_t(pads[size_t(i)]);
+      }
+      return Status::ok();
+    }
+    p[0] = p[1] = p[2] = p[3] = 0;
+    if (ap == "VALID") return Status::ok();
+    if (ap != "SAME_UPPER" && ap != "SAME_LOWER") return fail(n, "auto_pad " + ap);
+    const int64_t k[2] = {(kh - 1) * dh + 1, (kw - 1) * dw + 1}, s[2] = {sh, sw}, x[2] = {in[2], in[3]};
+    for (int a = 0; a < 2; ++a) {
+      const int64_t o = (x[a] + s[a] - 1) / s[a];
+      const int64_t total = std::max<int64_t>(0, (o - 1) * s[a] + k[a] - x[a]);
+      const int64_t small = total / 2, big = total - small;
+      p[a] = uint32_t(ap == "SAME_UPPER" ? small : big);
+      p[a + 2] = uint32_t(ap == "SAME_UPPER" ? big : small);
+    }
+    return Status::ok();
+  }
+
+  Status conv(const Node& n) {
+    const Tensor* w = sub.constant(n.inputs[1]);
+    const Tensor* b = n.inputs.size() > 2 && n.inputs[2] != kNoValue ? sub.constant(n.inputs[2]) : nullptr;
+    const Shape& in = shape(n.inputs[0]);
+    if (w == nullptr || w->rank() != 4 || !is4(in)) return fail(n, "only 2-D convolution with constant weights");
+    PETREL_ASSIGN_OR_RETURN(int64_t g, ref::attr_int(n, "group", 1));
+    PETREL_ASSIGN_OR_RETURN(auto st, ref::attr_ints(n, "strides", {1, 1}));
+    PETREL_ASSIGN_OR_RETURN(auto dl, ref::attr_ints(n, "dilations", {1, 1}));
+    if (st.size() != 2 || dl.size() != 2) return fail(n, "strides/dilations");
+    const int64_t co = w->shape[0], cig = w->shape[1], kh = w->shape[2], kw = w->shape[3], ci = in[1];
+    if (g < 1 || ci != cig * g || co % g != 0) return fail(n, "channel counts");
+    uint32_t p[4];
+    PETREL_RETURN_IF_ERROR(pads_2d(n, in, kh, kw, st[0], st[1], dl[0], dl[1], p));
+    float lo, hi;
+    uint32_t op_out;
+    bool tail;
+    FusedActivation fa;
+    PETREL_ASSIGN_OR_RETURN(uint32_t x, value(n.inputs[0]));
+    PETREL_RETURN_IF_ERROR(with_activation(n, lo, hi, op_out, tail, fa));
+    const float* W = w->as<float>();
+    uint32_t bid = XNN_INVALID_VALUE_ID;
+    if (b != nullptr) {
+      if (b->numel() != co) return fail(n, "bias size");
+      float* bd = own(size_t(co));
+      std::memcpy(bd, b->data, size_t(co) * sizeof(float));
+      PETREL_ASSIGN_OR_RETURN(bid, define({size_t(co)}, bd, XNN_INVALID_VALUE_ID, 0));
+    }
+    const bool depthwise = g > 1 && cig == 1;
+    float* f = for_packing(size_t(co * cig * kh * kw));
+    xnn_status s;
+    if (depthwise) {
+      // [Co, 1, kh, kw] -> [1, kh, kw, Co]
+      for (int64_t o = 0; o < co; ++o)
+        for (int64_t y = 0; y < kh * kw; ++y) f[y * co + o] = W[o * kh * kw + y];
+      PETREL_ASSIGN_OR_RETURN(uint32_t fid, define({1, size_t(kh), size_t(kw), size_t(co)}, f, XNN_INVALID_VALUE_ID, 0));
+      s = xnn_define_depthwise_convolution_2d(sg, p[0], p[3], p[2], p[1], uint32_t(kh), uint32_t(kw), uint32_t(st[0]),
+                                              uint32_t(st[1]), uint32_t(dl[0]), uint32_t(dl[1]), uint32_t(co / g),
+                                              size_t(ci), lo, hi, x, fid, bid, op_out, 0);
+    } else {
+      // [Co, Cin/g, kh, kw] -> [Co, kh, kw, Cin/g]
+      for (int64_t o = 0; o < co; ++o)
+        for (int64_t c = 0; c < cig; ++c)
+          for (int64_t y = 0; y < kh * kw; ++y) f[(o * kh * kw + y) * cig + c] = W[(o * cig + c) * kh * kw + y];
+      PETREL_ASSIGN_OR_RETURN(uint32_t fid, define({size_t(co), size_t(kh), size_t(kw), size_t(cig)}, f, XNN_INVALID_VALUE_ID, 0));
+      s = xnn_define_convolution_2d(sg, p[0], p[3], p[2], p[1], uint32_t(kh), uint32_t(kw), uint32_t(st[0]),
+                                    uint32_t(st[1]), uint32_t(dl[0]), uint32_t(dl[1]), uint32_t(g), size_t(cig),
+                                    size_t(co / g), lo, hi, x, fid, bid, op_out, 0);
+    }
+    PETREL_RETURN_IF_ERROR(ok(s, n));
+    release_pages(W, w->nbytes());  // XNNPACK packs from `f`: the model's copy is not read again
+    return finish_activation(n, tail, fa, op_out);
+  }
+
+  // Gemm (A 2-D, constant B, alpha = beta = 1, no transA) and MatMul / petrel.FusedMatMul with a
+  // constant 2-D B: XNNPACK's fully-connected operator.
+  Status fully_connected(const Node& n) {
+    const bool gemm = n.op_type == "Gemm";
+    const Tensor* w = sub.constant(n.inputs[1]);
+    const Shape& a = shape(n.inputs[0]);
+    if (w == nullptr || w->rank() != 2 || w->dtype != DataType::kFloat) return fail(n, "constant 2-D weights needed");
+    if (a.size() < 2 || a.size() == 4) return fail(n, "input rank");
+    PETREL_ASSIGN_OR_RETURN(int64_t tb, ref::attr_int(n, "transB", 0));
+    if (!gemm) tb = 0;
+    const int64_t k = tb ? w->shape[1] : w->shape[0], nout = tb ? w->shape[0] : w->shape[1];
+    if (a.back() != k) return fail(n, "inner dimensions");
+    uint32_t bid = XNN_INVALID_VALUE_ID;
+    if (n.inputs.size() > 2 && n.inputs[2] != kNoValue) {
+      const Tensor* c = sub.constant(n.inputs[2]);
+      if (c == nullptr || c->dtype != DataType::kFloat || c->numel() != nout) return fail(n, "bias must be a constant [N]");
+      float* bd = own(size_t(nout));
+      std::memcpy(bd, c->data, size_t(nout) * sizeof(float));
+      PETREL_ASSIGN_OR_RETURN(bid, define({size_t(nout)}, bd, XNN_INVALID_VALUE_ID, 0));
+    }
+    // Packed at runtime creation straight from the model's bytes.
+    const float* wd = w->as<float>();
+    packed_sources.push_back(w);
+    std::vector<size_t> wdims = tb ? std::vector<size_t>{size_t(nout), size_t(k)} : std::vector<size_t>{size_t(k), size_t(nout)};
+    PETREL_ASSIGN_OR_RETURN(uint32_t wid, define(wdims, wd, XNN_INVALID_VALUE_ID, 0));
+    float lo, hi;
+    uint32_t op_out;
+    bool tail;
+    FusedActivation fa;
+    PETREL_ASSIGN_OR_RETURN(uint32_t x, value(n.inputs[0]));
+    PETREL_RETURN_IF_ERROR(with_activation(n, lo, hi, op_out, tail, fa));
+    PETREL_RETURN_IF_ERROR(ok(xnn_define_fully_connected(sg, lo, hi, x, wid, bid, op_out, tb ? 0 : XNN_FLAG_TRANSPOSE_WEIGHTS), n));
+    return finish_activation(n, tail, fa, op_out);
+  }
+
+  Status pool(const Node& n) {
+    const Shape& in = shape(n.inputs[0]);
+    if (!is4(in)) return fail(n, "only 2-D pooling");
+    PETREL_ASSIGN_OR_RETURN(uint32_t x, value(n.inputs[0]));
+    PETREL_ASSIGN_OR_RETURN(uint32_t y, value(n.outputs[0]));
+    if (n.op_type == "GlobalAveragePool") return ok(xnn_define_global_average_pooling_2d(sg, -kInf, kInf, x, y, 0), n);
+    PETREL_ASSIGN_OR_RETURN(auto ks, ref::attr_ints(n, "kernel_shape"));
+    PETREL_ASSIGN_OR_RETURN(auto st, ref::attr_ints(n, "strides", {1, 1}));
+    PETREL_ASSIGN_OR_RETURN(auto dl, ref::attr_ints(n, "dilations", {1, 1}));
+    if (ks.size() != 2 || st.size() != 2 || dl.size() != 2) return fail(n, "kernel_shape/strides/dilations");
+    uint32_t p[4];
+    PETREL_RETURN_IF_ERROR(pads_2d(n, in, ks[0], ks[1], st[0], st[1], dl[0], dl[1], p));
+    if (n.op_type == "MaxPool")
+      return ok(xnn_define_max_pooling_2d(sg, p[0], p[3], p[2], p[1], uint32_t(ks[0]), uint32_t(ks[1]), uint32_t(st[0]),
+                                          uint32_t(st[1]), uint32_t(dl[0]), uint32_t(dl[1]), -kInf, kInf, x, y, 0), n);
+    // AveragePool: claimed only without padding, where both divisor conventions agree.
+    if (p[0] || p[1] || p[2] || p[3] || dl[0] != 1 || dl[1] != 1) return fail(n, "padded or dilated average pooling");
+    return ok(xnn_define_average_pooling_2d(sg, 0, 0, 0, 0, uint32_t(ks[0]), uint32_t(ks[1]), uint32_t(st[0]), uint32_t(st[1]),
+                                            -kInf, kInf, x, y, 0), n);
+  }
+
+  Status unary(const Node& n) {
+    PETREL_ASSIGN_OR_RETURN(uint32_t x, value(n.inputs[0]));
+    PETREL_ASSIGN_OR_RETURN(uint32_t y, value(n.outputs[0]));
+    const std::string& op = n.op_type;
+    if (op == "Relu") return ok(xnn_define_clamp(sg, 0, kInf, x, y, 0), n);
+    if (op == "Clip") {
+      float lo = -kInf, hi = kInf;
+      for (int i = 1; i <= 2; ++i) {
+        if (int(n.inputs.size()) <= i || n.inputs[size_t(i)] == kNoValue) continue;
+        const Tensor* c = sub.constant(n.inputs[size_t(i)]);
+        if (c == nullptr || c->dtype != DataType::kFloat || c->numel() != 1) return fail(n, "Clip bounds must be constant");
+        (i == 1 ? lo : hi) = c->as<float>()[0];
+      }
+      return ok(xnn_define_clamp(sg, lo, hi, x, y, 0), n);
+    }
+    if (op == "Sigmoid") return ok(xnn_define_sigmoid(sg, x, y, 0), n);
+    if (op == "HardSwish") return ok(xnn_define_hardswish(sg, x, y, 0), n);
+    if (op == "LeakyRelu") {
+      PETREL_ASSIGN_OR_RETURN(float alpha, ref::attr_float(n, "alpha", 0.01f));
+      return ok(xnn_define_leaky_relu(sg, alpha, x, y, 0), n);
+    }
+    if (op == "Elu") {
+      PETREL_ASSIGN_OR_RETURN(float alpha, ref::attr_float(n, "alpha", 1.0f));
+      return ok(xnn_define_elu(sg, alpha, x, y, 0), n);
+    }
+    if (op == "Abs") return ok(xnn_define_abs(sg, x, y, 0), n);
+    if (op == "Neg") return ok(xnn_define_negate(sg, x, y, 0), n);
+    if (op == "Floor") return ok(xnn_define_floor(sg, x, y, 0), n);
+    if (op == "Ceil") return ok(xnn_define_ceiling(sg, x, y, 0), n);
+    if (op == "Sqrt") return ok(xnn_define_square_root(sg, x, y, 0), n);
+    return fail(n, "not lowered");
+  }
+
+  Status binary(const Node& n) {
+    PETREL_ASSIGN_OR_RETURN(uint32_t a, operand(n, 0));
+    PETREL_ASSIGN_OR_RETURN(uint32_t b, operand(n, 1));
+    PETREL_ASSIGN_OR_RETURN(uint32_t y, value(n.outputs[0]));
+    const std::string& op = n.op_type;
+    if (op == "Add") return ok(xnn_define_add2(sg, -kInf, kInf, a, b, y, 0), n);
+    if (op == "Mul") return ok(xnn_define_multiply2(sg, -kInf, kInf, a, b, y, 0), n);
+    if (op == "Sub") return ok(xnn_define_subtract(sg, -kInf, kInf, a, b, y, 0), n);
+    if (op == "Div") return ok(xnn_define_divide(sg, -kInf, kInf, a, b, y, 0), n);
+    if (op == "Max") return ok(xnn_define_maximum2(sg, a, b, y, 0), n);
+    if (op == "Min") return ok(xnn_define_minimum2(sg, a, b, y, 0), n);
+    return fail(n, "not lowered");
+  }
+
+  Status node(const Node& n) {
+    for (ValueId v : n.outputs)
+      if (v == kNoValue) return fail(n, "omitted output");
+    const std::string& op = n.op_type;
+    if (op == "Conv") return conv(n);
+    if (op == "Gemm" || op == "MatMul" || op == "FusedMatMul") return fully_connected(n);
+    if (op == "MaxPool" || op == "AveragePool" || op == "GlobalAveragePool") return pool(n);
+    if (op == "Add" || op == "Mul" || op == "Sub" || op == "Div" || op == "Max" || op == "Min") return binary(n);
+    return unary(n);
+  }
+};
+
+}  // namespace
+
+Lowered::~Lowered() {
+  if (runtime != nullptr) xnn_delete_runtime(runtime);
+}
+
+Result<std::unique_ptr<Lowered>> lower(const Graph& sub, const std::vector<Shape>& shapes, pthreadpool_t pool) {
+  auto out = std::make_unique<Lowered>();
+  Builder b{sub, shapes, nullptr, nullptr, {}, {}, {}};
+  b.out = out.get();
+  if (xnn_create_subgraph(uint32_t(sub.inputs.size() + sub.outputs.size()), 0, &b.sg) != xnn_status_success)
+    return unsupported("XNNPACK: cannot create a subgraph");
+  struct Guard {
+    xnn_subgraph_t s;
+    ~Guard() { xnn_delete_subgraph(s); }
+  } guard{b.sg};
+  // External values first, so that their ids are the reserved ones.
+  for (ValueId v : sub.inputs) PETREL_RETURN_IF_ERROR(b.value(v).status());
+  for (ValueId v : sub.outputs) PETREL_RETURN_IF_ERROR(b.value(v).status());
+  for (const Node& n : sub.nodes) PETREL_RETURN_IF_ERROR(b.node(n));
+  if (xnn_create_runtime_v2(b.sg, pool, 0, &out->runtime) != xnn_status_success)
+    return unsupported("XNNPACK: cannot create the runtime");
+  // XNNPACK now holds packed copies: the re-laid-out filters go, and the model's own weight
+  // pages are handed back to the kernel (file pages are re-read if a later re-plan needs them).
+  b.packing_only.clear();
+  for (const Tensor* t : b.packed_sources) release_pages(t->data, t->nbytes());
+  return out;
+}
+
+void nchw_to_nhwc(const float* src, float* dst, const Shape& s) {
+  const int64_t N = s[0], C = s[1], HW = s[2] * s[3];
+  for (int64_t n = 0; n < N; ++n) {
+    const float* in = src + n * C * HW;
+    float* out = dst + n * C * HW;
+    // Blocks of channels keep both the reads and the writes in cache lines.
+    for (int64_t c0 = 0; c0 < C; c0 += 16) {
+      const int64_t c1 = std::min(C, c0 + 16);
+      for (int64_t p = 0; p < HW; ++p)
+        for (int64_t c = c0; c < c1; ++c) out[p * C + c] = in[c * HW + p];
+    }
+  }
+}
+
+void nhwc_to_nchw(const float* src, float* dst, const Shape& s) {
+  const int64_t N = s[0], C = s[1], HW = s[2] * s[3];
+  for (int64_t n = 0; n < N; ++n) {
+    const float* in = src + n * C * HW;
+    float* out = dst + n * C * HW;
+    for (int64_t p0 = 0; p0 < HW; p0 += 16) {
+      const int64_t p1 = std::min(HW, p0 + 16);
+      for (int64_t c = 0; c < C; ++c)
+        for (int64_t p = p0; p < p1; ++p) out[c * HW + p] = in[p * C + c];
+    }
+  }
+}
+
+}  // namespace petrel::xnnpack

@@ -1,0 +1,218 @@
+// The kernel of an XnnpackPartition node. infer() runs the reference kernels' shape inference
+// over the partition's nodes; the first compute() at new input shapes lowers the partition to
+// an XNNPACK runtime (weights re-laid-out and packed once) and sizes the boundary buffers, so
+// later runs allocate nothing. If lowering fails, the partition's nodes run on the reference
+// kernels (heap outputs; slow but always correct).
+#include <cstdlib>
+#include <cstring>
+#include <map>
+#include <mutex>
+
+#include <pthreadpool.h>
+
+#include "kernels/reference/registry.hpp"
+#include "kernels/xnnpack/lower.hpp"
+#include "kernels/xnnpack/provider.hpp"
+
+namespace petrel::xnnpack {
+namespace {
+
+// One pthreadpool per thread count, shared by every partition of every session in the process.
+pthreadpool_t shared_pool(int threads) {
+  if (threads <= 1) return nullptr;
+  static std::mutex mu;
+  static std::map<int, pthreadpool_t> pools;
+  std::lock_guard<std::mutex> lock(mu);
+  auto& p = pools[threads];
+  if (p == nullptr) p = pthreadpool_create(size_t(threads));
+  return p;
+}
+
+bool needs_transpose(const Shape& s) { return s.size() == 4 && s[1] != 1 && s[2] * s[3] != 1; }
+
+class PartitionKernel final : public Kernel {
+ public:
+  static Result<std::unique_ptr<Kernel>> make(const Node& node) {
+    const Attribute* a = node.attr(kSubgraphAttr);
+    if (a == nullptr || a->g == nullptr) return invalid_model(node.label() + ": partition without a subgraph");
+    auto k = std::make_unique<PartitionKernel>();
+    k->sub_ = a->g;
+    for (const Node& n : k->sub_->nodes) {
+      KernelFactory f = ref::find_kernel(n.domain, n.op_type);
+      if (f == nullptr) return unsupported(n.label() + ": no kernel");
+      PETREL_ASSIGN_OR_RETURN(auto rk, f(n));
+      k->ref_.push_back(std::move(rk));
+    }
+    k->vals_.resize(k->sub_->values.size());
+    for (const auto& [id, t] : k->sub_->constants) k->vals_[size_t(id)] = Value::of(t);
+    return std::unique_ptr<Kernel>(std::move(k));
+  }
+
+  Status infer(OpContext& ctx) override {
+    const Graph& s = *sub_;
+    for (size_t i = 0; i < s.inputs.size(); ++i) {
+      if (!ctx.has_input(int(i)) || !ctx.input_value(int(i)).is_tensor()) return ctx.error("input is not a tensor");
+      const Tensor& t = ctx.input(int(i));
+      vals_[size_t(s.inputs[i])] = Value::of(Tensor{t.dtype, t.shape, nullptr, nullptr});
+    }
+    PETREL_RETURN_IF_ERROR(run_reference(false));
+    for (size_t j = 0; j < s.outputs.size(); ++j) {
+      const Tensor& t = vals_[size_t(s.outputs[j])].tensor;
+      PETREL_RETURN_IF_ERROR(ctx.set_output(int(j), t.dtype, t.shape));
+    }
+    return Status::ok();
+  }
+
+  Status compute(OpContext& ctx) override {
+    const Graph& s = *sub_;
+    const int threads = ctx.pool ? ctx.pool->size() : 1;
+    if (!built_ || threads != built_threads_ || !same_input_shapes(ctx)) PETREL_RETURN_IF_ERROR(build(ctx, threads));
+    if (low_ == nullptr) return compute_reference(ctx);
+    const size_t ni = s.inputs.size();
+    bool changed = false;
+    for (size_t i = 0; i < ni; ++i) {
+      const Tensor& t = ctx.input(int(i));
+      if (needs_transpose(t.shape)) nchw_to_nhwc(t.as<float>(), in_buf_[i].get(), t.shape);
+      else std::memcpy(in_buf_[i].get(), t.data, t.nbytes());
+    }
+    for (size_t j = 0; j < s.outputs.size(); ++j) {
+      void* p = out_buf_[j] ? out_buf_[j].get() : ctx.output(int(j)).data;
+      if (ext_[ni + j].data != p) ext_[ni + j].data = p, changed = true;
+    }
+    if (changed || !setup_) {
+      if (xnn_setup_runtime(low_->runtime, ext_.size(), ext_.data()) != xnn_status_success)
+        return ctx.error("XNNPACK setup failed");
+      setup_ = true;
+    }
+    if (xnn_invoke_runtime(low_->runtime) != xnn_status_success) return ctx.error("XNNPACK run failed");
+    for (size_t j = 0; j < s.outputs.size(); ++j)
+      if (out_buf_[j]) nhwc_to_nchw(out_buf_[j].get(), ctx.output(int(j)).as<float>(), ctx.output(int(j)).shape);
+    return Status::ok();
+  }
+
+  const std::string& fallback_reason() const { return why_; }
+
+ private:
+  bool same_input_shapes(OpContext& ctx) const {
+    for (size_t i = 0; i < built_shapes_.size(); ++i)
+      if (ctx.input(int(i)).shape != built_shapes_[i]) return false;
+    return true;
+  }
+
+  Status build(OpContext& ctx, int threads) {
+    const Graph& s = *sub_;
+    built_ = true;
+    built_threads_ = threads;
+    built_shapes_.clear();
+    for (size_t i = 0; i < s.inputs.size(); ++i) built_shapes_.push_back(ctx.input(int(i)).shape);
+    low_.reset();
+    setup_ = false;
+    // Shapes of every inner value at these input shapes (infer ran at plan time for them).
+    std::vector<Shape> shapes(s.values.size());
+    bool all_float = true;
+    for (size_t v = 0; v < s.values.size(); ++v) {
+      const Value& val = vals_[v];
+      if (!val.is_tensor()) continue;
+      shapes[v] = val.tensor.shape;
+      if (val.tensor.dtype != DataType::kFloat && s.constant(ValueId(v)) == nullptr) all_float = false;
+    }
+    if (!all_float) {
+      why_ = "a value is not float32";
+      return Status::ok();
+    }
+    auto low = lower(s, shapes, shared_pool(threads));
+    if (!low) {
+      why_ = low.status().message();
+      return Status::ok();
+    }
+    low_ = std::move(low).value();
+    const size_t ni = s.inputs.size(), no = s.outputs.size();
+    in_buf_.clear();
+    out_buf_.clear();
+    ext_.assign(ni + no, xnn_external_value{0, nullptr});
+    for (size_t i = 0; i < ni; ++i) {
+      // Slack past the end: XNNPACK kernels may read (never use) up to XNN_EXTRA_BYTES more.
+      in_buf_.emplace_back(new float[size_t(ctx.input(int(i)).numel()) + 16]());
+      ext_[i] = xnn_external_value{uint32_t(i), in_buf_.back().get()};
+    }
+    for (size_t j = 0; j < no; ++j) {
+      const Tensor& t = ctx.output(int(j));
+      out_buf_.emplace_back(needs_transpose(t.shape) ? new float[size_t(t.numel()) + 16]() : nullptr);
+      ext_[ni + j].id = uint32_t(ni + j);
+    }
+    return Status::ok();
+  }
+
+  // Runs the inner nodes with the reference kernels: infer only (compute == false), or infer,
+  // heap allocation and compute.
+  Status run_reference(bool compute) {
+    const Graph& s = *sub_;
+    std::vector<const Value*> ins;
+    std::vector<Value*> outs;
+    Value scratch;
+    for (size_t j = 0; j < s.nodes.size(); ++j) {
+      const Node& n = s.nodes[j];
+      ins.clear(), outs.clear();
+      std::unique_ptr<bool[]> known(new bool[n.inputs.size() + 1]);
+      for (size_t i = 0; i < n.inputs.size(); ++i) {
+        const ValueId v = n.inputs[i];
+        ins.push_back(v == kNoValue ? nullptr : &vals_[size_t(v)]);
+        known[i] = compute || (v != kNoValue && s.constant(v) != nullptr);
+      }
+      for (ValueId v : n.outputs) outs.push_back(v == kNoValue ? &scratch : &vals_[size_t(v)]);
+      OpContext ictx(n, OpContext::Phase::kInfer, ins.data(), known.get(), outs.data());
+      PETREL_RETURN_IF_ERROR(ref_[j]->infer(ictx));
+      if (!compute) continue;
+      for (Value* o : outs) {
+        if (!o->is_tensor()) continue;
+        PETREL_ASSIGN_OR_RETURN(Tensor t, Tensor::allocate(o->tensor.dtype, o->tensor.shape));
+        o->tensor = std::move(t);
+      }
+      OpContext cctx(n, OpContext::Phase::kCompute, ins.data(), nullptr, outs.data());
+      PETREL_RETURN_IF_ERROR(ref_[j]->compute(cctx));
+    }
+    return Status::ok();
+  }
+
+  Status compute_reference(OpContext& ctx) {
+    const Graph& s = *sub_;
+    for (size_t i = 0; i < s.inputs.size(); ++i) vals_[size_t(s.inputs[i])] = ctx.input_value(int(i));
+    PETREL_RETURN_IF_ERROR(run_reference(true));
+    for (size_t j = 0; j < s.outputs.size(); ++j) {
+      const Tensor& t = vals_[size_t(s.outputs[j])].tensor;
+      Tensor& o = ctx.output(int(j));
+      if (t.nbytes() != o.nbytes()) return ctx.error("partition output size changed");
+      if (t.nbytes() > 0) std::memcpy(o.data, t.data, t.nbytes());
+    }
+    return Status::ok();
+  }
+
+  std::shared_ptr<const Graph> sub_;
+  std::vector<std::unique_ptr<Kernel>> ref_;
+  std::vector<Value> vals_;
+  bool built_ = false, setup_ = false;
+  int built_threads_ = 0;
+  std::vector<Shape> built_shapes_;
+  std::unique_ptr<Lowered> low_;
+  std::string why_;
+  std::vector<std::unique_ptr<float[]>> in_buf_, out_buf_;
+  std::vector<xnn_external_value> ext_;
+};
+
+std::once_flag init_once;
+bool init_ok = false;
+
+}  // namespace
+
+bool available() {
+  if (std::getenv("PETREL_NO_XNNPACK") != nullptr) return false;
+  std::call_once(init_once, [] { init_ok = xnn_initialize(nullptr) == xnn_status_success; });
+  return init_ok;
+}
+
+KernelFactory find_kernel(const std::string& domain, const std::string& op_type) {
+  if (domain == kPartitionDomain && op_type == kPartitionOp) return &PartitionKernel::make;
+  return nullptr;
+}
+
+}  // namespace petrel::xnnpack

@@ -3,18 +3,23 @@
 # thread count. Prints a table (model, both medians, ratio, GFLOP/s and % of this machine's
 # fp32 peak, both peak RSS, both load times) and the geometric mean of the ratios.
 #
-# Usage: bench/compare.sh [--rounds N] [--runs N] [--threads "1 2"] [--peak GFLOPS_PER_CORE] [MODEL ...]
+# Both runtimes load the same file: by default each model rewritten once by `petrel convert`
+# (weights 64-byte aligned, which Petrel maps without copying; ONNX Runtime copies initializers
+# either way); --original benchmarks the exported file as is.
+#
+# Usage: bench/compare.sh [--rounds N] [--runs N] [--threads "1 2"] [--peak GFLOPS_PER_CORE] [--original] [MODEL ...]
 # Results (JSON lines) are kept in build/bench/compare-DATE.jsonl.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-rounds=3 runs=30 threads="1 2" peak=117 models=()
+rounds=3 runs=30 threads="1 2" peak=117 models=() original=0
 while [ $# -gt 0 ]; do
   case $1 in
     --rounds) rounds=$2; shift 2 ;;
     --runs) runs=$2; shift 2 ;;
     --threads) threads=$2; shift 2 ;;
     --peak) peak=$2; shift 2 ;;
-    -h|--help) sed -n 2,8p "$0"; exit 0 ;;
+    --original) original=1; shift ;;
+    -h|--help) sed -n 2,12p "$0"; exit 0 ;;
     *) models+=("$1"); shift ;;
   esac
 done
@@ -36,6 +41,10 @@ out=build/bench/compare-$(date +%Y%m%d-%H%M%S).jsonl
 for m in "${models[@]}"; do
   f=build/models/$m/model.onnx
   [ -f "$f" ] || { echo "no model $f" >&2; continue; }
+  if [ "$original" = 0 ]; then
+    ./build/release/petrel convert "$f" -o "build/models/$m/model.aligned.onnx" >/dev/null
+    f=build/models/$m/model.aligned.onnx
+  fi
   for t in $threads; do
     for r in $(seq "$rounds"); do
       ./build/release/petrel bench "$f" --threads "$t" --warmup 5 --runs "$runs" --json | sed "s/^{/{\"name\": \"$m\", \"peer\": \"petrel\", /" >> "$out"

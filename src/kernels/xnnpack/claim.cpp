@@ -42,7 +42,7 @@ bool activation_ok(const Node& n) {
 }  // namespace
 
 bool is_heavy(const Node& n) {
-  static const std::set<std::string> heavy = {"Conv", "Gemm", "MatMul", "FusedMatMul", "MaxPool", "AveragePool", "GlobalAveragePool"};
+  static const std::set<std::string> heavy = {"Conv", "Gemm", "MatMul", "FusedMatMul", "MaxPool", "AveragePool"};
   return heavy.count(n.op_type) > 0;
 }
 
@@ -61,9 +61,29 @@ bool claims(const Node& n, const Graph& g, const std::vector<bool>& is_float) {
   if (op == "MatMul" || op == "FusedMatMul")
     return const_float(g, n, 1, 2) && absent_or_const_float(g, n, 2) && activation_ok(n);
   if (op == "GlobalAveragePool") return true;
+  if (op == "ReduceMean") {  // global average pooling written as a mean over H and W
+    std::vector<int64_t> axes;
+    if (n.inputs.size() == 1) {
+      auto a = ref::attr_ints(n, "axes");
+      if (!a) return false;
+      axes = a.value();
+    } else if (n.inputs.size() == 2 && g.constant(n.inputs[1]) != nullptr) {
+      auto a = tensor_to_int64s(*g.constant(n.inputs[1]));
+      if (!a) return false;
+      axes = a.value();
+    }
+    return axes == std::vector<int64_t>{2, 3};
+  }
+  if (op == "Flatten") {  // only right after a global pooling (lowering re-checks H = W = 1)
+    if (int_attr(n, "axis", 1) != 1) return false;
+    for (const Node& p : g.nodes)
+      for (ValueId v : p.outputs)
+        if (v == n.inputs[0]) return p.op_type == "GlobalAveragePool" || p.op_type == "ReduceMean";
+    return false;
+  }
   if (op == "MaxPool" || op == "AveragePool")
-    return int_attr(n, "ceil_mode", 0) == 0 && int_attr(n, "storage_order", 0) == 0;
-  if (op == "Relu" || op == "Sigmoid" || op == "HardSwish" || op == "LeakyRelu" || op == "Elu" || op == "Abs" ||
+    return (op == "MaxPool" || int_attr(n, "ceil_mode", 0) == 0) && int_attr(n, "storage_order", 0) == 0;
+  if (op == "Relu" || op == "Sigmoid" || op == "HardSigmoid" || op == "HardSwish" || op == "LeakyRelu" || op == "Elu" || op == "Abs" ||
       op == "Neg" || op == "Floor" || op == "Ceil" || op == "Sqrt")
     return true;
   if (op == "Clip") return absent_or_const_float(g, n, 1) && absent_or_const_float(g, n, 2);

@@ -269,12 +269,33 @@ struct Builder {
     PETREL_ASSIGN_OR_RETURN(uint32_t x, value(n.inputs[0]));
     PETREL_ASSIGN_OR_RETURN(uint32_t y, value(n.outputs[0]));
     if (n.op_type == "GlobalAveragePool") return ok(xnn_define_global_average_pooling_2d(sg, -kInf, kInf, x, y, 0), n);
+    if (n.op_type == "ReduceMean") {  // over H and W (checked when claimed)
+      const Shape& o = shape(n.outputs[0]);
+      if (o.size() == 4) return ok(xnn_define_global_average_pooling_2d(sg, -kInf, kInf, x, y, 0), n);
+      if (o.size() != 2) return fail(n, "ReduceMean output rank");
+      PETREL_ASSIGN_OR_RETURN(uint32_t t, temp({in[0], in[1], 1, 1}));
+      PETREL_RETURN_IF_ERROR(ok(xnn_define_global_average_pooling_2d(sg, -kInf, kInf, x, t, 0), n));
+      const size_t dims[2] = {size_t(o[0]), size_t(o[1])};
+      return ok(xnn_define_static_reshape(sg, 2, dims, t, y, 0), n);
+    }
     PETREL_ASSIGN_OR_RETURN(auto ks, ref::attr_ints(n, "kernel_shape"));
     PETREL_ASSIGN_OR_RETURN(auto st, ref::attr_ints(n, "strides", {1, 1}));
     PETREL_ASSIGN_OR_RETURN(auto dl, ref::attr_ints(n, "dilations", {1, 1}));
     if (ks.size() != 2 || st.size() != 2 || dl.size() != 2) return fail(n, "kernel_shape/strides/dilations");
     uint32_t p[4];
     PETREL_RETURN_IF_ERROR(pads_2d(n, in, ks[0], ks[1], st[0], st[1], dl[0], dl[1], p));
+    PETREL_ASSIGN_OR_RETURN(int64_t ceil_mode, ref::attr_int(n, "ceil_mode", 0));
+    if (ceil_mode) {
+      // Rounding the output size up = extra padding at the bottom/right; max pooling never
+      // reads padding, so this is exact. The output size itself comes from shape inference.
+      if (n.op_type != "MaxPool") return fail(n, "ceil_mode average pooling");
+      const Shape& o = shape(n.outputs[0]);
+      for (int a = 0; a < 2; ++a) {
+        const int64_t need = (o[size_t(2 + a)] - 1) * st[size_t(a)] + (ks[size_t(a)] - 1) * dl[size_t(a)] + 1;
+        const int64_t have = in[size_t(2 + a)] + p[a] + p[a + 2];
+        if (need > have) p[a + 2] += uint32_t(need - have);
+      }
+    }
     if (n.op_type == "MaxPool")
       return ok(xnn_define_max_pooling_2d(sg, p[0], p[3], p[2], p[1], uint32_t(ks[0]), uint32_t(ks[1]), uint32_t(st[0]),
                                           uint32_t(st[1]), uint32_t(dl[0]), uint32_t(dl[1]), -kInf, kInf, x, y, 0), n);
@@ -300,6 +321,25 @@ struct Builder {
       return ok(xnn_define_clamp(sg, lo, hi, x, y, 0), n);
     }
     if (op == "Sigmoid") return ok(xnn_define_sigmoid(sg, x, y, 0), n);
+    if (op == "HardSigmoid") {  // clamp(alpha * x + beta, 0, 1)
+      PETREL_ASSIGN_OR_RETURN(float alpha, ref::attr_float(n, "alpha", 0.2f));
+      PETREL_ASSIGN_OR_RETURN(float beta, ref::attr_float(n, "beta", 0.5f));
+      float* ab = own(2);
+      ab[0] = alpha, ab[1] = beta;
+      const std::vector<size_t> one(shape(n.outputs[0]).size(), 1);
+      PETREL_ASSIGN_OR_RETURN(uint32_t a, define(one, ab, XNN_INVALID_VALUE_ID, 0));
+      PETREL_ASSIGN_OR_RETURN(uint32_t b, define(one, ab + 1, XNN_INVALID_VALUE_ID, 0));
+      PETREL_ASSIGN_OR_RETURN(uint32_t t, temp(shape(n.outputs[0])));
+      PETREL_RETURN_IF_ERROR(ok(xnn_define_multiply2(sg, -kInf, kInf, x, a, t, 0), n));
+      return ok(xnn_define_add2(sg, 0.0f, 1.0f, t, b, y, 0), n);
+    }
+    if (op == "Flatten") {  // claimed only after a global pooling: [N,C,1,1] is the same bytes in NHWC
+      const Shape& in = shape(n.inputs[0]);
+      const Shape& o = shape(n.outputs[0]);
+      if (in.size() != 4 || in[2] * in[3] != 1 || o.size() != 2) return fail(n, "Flatten of a non-pooled tensor");
+      const size_t dims[2] = {size_t(o[0]), size_t(o[1])};
+      return ok(xnn_define_static_reshape(sg, 2, dims, x, y, 0), n);
+    }
     if (op == "HardSwish") return ok(xnn_define_hardswish(sg, x, y, 0), n);
     if (op == "LeakyRelu") {
       PETREL_ASSIGN_OR_RETURN(float alpha, ref::attr_float(n, "alpha", 0.01f));
@@ -337,7 +377,7 @@ struct Builder {
     const std::string& op = n.op_type;
     if (op == "Conv") return conv(n);
     if (op == "Gemm" || op == "MatMul" || op == "FusedMatMul") return fully_connected(n);
-    if (op == "MaxPool" || op == "AveragePool" || op == "GlobalAveragePool") return pool(n);
+    if (op == "MaxPool" || op == "AveragePool" || op == "GlobalAveragePool" || op == "ReduceMean") return pool(n);
     if (op == "Add" || op == "Mul" || op == "Sub" || op == "Div" || op == "Max" || op == "Min") return binary(n);
     return unary(n);
   }

@@ -70,7 +70,7 @@ class Arith final : public Kernel {
 
   Status compute(OpContext& ctx) override {
     const Tensor& a = ctx.input(0);
-    const Tensor b = rhs(ctx);
+    const Tensor& b = rhs(ctx);
     Tensor& y = ctx.output(0);
     if (op_ == BOp::kPow) {
       return dispatch_all_numeric(a.dtype, [&](auto ta) -> Status {
@@ -90,11 +90,14 @@ class Arith final : public Kernel {
   }
 
  private:
-  Tensor rhs(const OpContext& ctx) const {
+  // Input 1, or (opset < 7 broadcast) a view of it with numpy-equivalent dims.
+  const Tensor& rhs(const OpContext& ctx) {
     const Tensor& b = ctx.input(1);
-    if (legacy_axis_ == std::numeric_limits<int64_t>::min()) return Tensor::view(b.dtype, b.shape, b.data);
-    return legacy_broadcast_view(legacy_axis_, ctx.input(0), b);
+    if (legacy_axis_ == std::numeric_limits<int64_t>::min()) return b;
+    legacy_view_ = legacy_broadcast_view(legacy_axis_, ctx.input(0), b);
+    return legacy_view_;
   }
+  Tensor legacy_view_;
 
   template <typename T> Status compute_float(const Tensor& a, const Tensor& b, Tensor& y) {
     using C = ComputeType<T>;

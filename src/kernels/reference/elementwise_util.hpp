@@ -102,26 +102,46 @@ void for_each_run(const Shape& out, const std::array<const Shape*, K>& in, F&& f
   int64_t total = 1;
   for (int64_t d : out) total *= d;
   if (total == 0) return;
+  // Scratch on the stack up to kMaxRank dims, so that a session's steady-state run allocates
+  // nothing; higher ranks (legal, rare) use the heap.
+  constexpr size_t kMaxRank = 16;
   struct Dim { int64_t size; std::array<int64_t, K> st; };
-  std::vector<Dim> dims;  // innermost first
-  std::array<std::vector<int64_t>, K> strides;
-  for (size_t k = 0; k < K; ++k) strides[k] = broadcast_strides(*in[k], out);
+  std::array<Dim, kMaxRank + 1> dims_stack;
+  std::array<int64_t, kMaxRank> idx_stack{};
+  std::vector<Dim> dims_heap;
+  std::vector<int64_t> idx_heap;
+  Dim* dims = dims_stack.data();  // innermost first
+  int64_t* idx = idx_stack.data();
+  if (out.size() > kMaxRank) {
+    dims_heap.resize(out.size() + 1);
+    idx_heap.assign(out.size(), 0);
+    dims = dims_heap.data();
+    idx = idx_heap.data();
+  }
+  size_t nd = 0;
+  std::array<int64_t, K> stride{};  // running contiguous stride of each input
+  for (size_t k = 0; k < K; ++k) stride[k] = 1;
   for (size_t d = out.size(); d-- > 0;) {
-    if (out[d] == 1) continue;
     Dim cur{out[d], {}};
-    for (size_t k = 0; k < K; ++k) cur.st[k] = strides[k][d];
-    if (!dims.empty()) {
-      Dim& prev = dims.back();
+    for (size_t k = 0; k < K; ++k) {
+      const Shape& s = *in[k];
+      const size_t off = out.size() - s.size();  // inputs are right-aligned (numpy broadcasting)
+      const int64_t sd = d >= off ? s[d - off] : 1;
+      cur.st[k] = sd == 1 ? 0 : stride[k];
+      stride[k] *= sd;
+    }
+    if (out[d] == 1) continue;
+    if (nd > 0) {
+      Dim& prev = dims[nd - 1];
       bool merge = true;
       for (size_t k = 0; k < K; ++k) merge = merge && cur.st[k] == prev.st[k] * prev.size;
       if (merge) { prev.size *= cur.size; continue; }
     }
-    dims.push_back(cur);
+    dims[nd++] = cur;
   }
-  if (dims.empty()) dims.push_back(Dim{1, {}});
-  const Dim inner = dims.front();
-  const size_t r = dims.size() - 1;  // outer dims: dims[1..r], dims[1] is the fastest
-  std::vector<int64_t> idx(r, 0);
+  if (nd == 0) dims[nd++] = Dim{1, {}};
+  const Dim inner = dims[0];
+  const size_t r = nd - 1;  // outer dims: dims[1..r], dims[1] is the fastest
   std::array<int64_t, K> off{};
   int64_t o = 0;
   for (;;) {

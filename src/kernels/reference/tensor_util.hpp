@@ -32,7 +32,9 @@ void strided_copy(const T* in, T* out, const Shape& shape, const std::vector<int
   if (total == 0) return;
   if (r == 0) { out[0] = in[base]; return; }
   const int64_t inner = shape[r - 1], is = strides[r - 1];
-  std::vector<int64_t> idx(r, 0);
+  int64_t idx_stack[16] = {};  // no allocation for ranks up to 16
+  std::vector<int64_t> idx_heap(r > 16 ? r : 0, 0);
+  int64_t* idx = r > 16 ? idx_heap.data() : idx_stack;
   int64_t off = base;
   for (int64_t o = 0; o < total; o += inner) {
     const T* src = in + off;

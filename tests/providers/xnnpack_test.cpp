@@ -236,6 +236,26 @@ TEST(Xnnpack, CeilModeMaxPoolHardSigmoidAndSpatialMean) {
   }
 }
 
+TEST(Xnnpack, FireModulesConcatInsideOnePartition) {
+  // SqueezeNet's fire module: squeeze 1x1, two expands, channel Concat (native between
+  // XNNPACK stages), an output read both outside and by a later stage.
+  Builder b;
+  ValueId x = b.input("x");
+  ValueId y = x;
+  ValueId mid = kNoValue;
+  for (int64_t f = 0; f < 2; ++f) {
+    const int64_t cin = f == 0 ? 8 : 34;
+    ValueId s = b.node("Relu", {b.node("Conv", {y, b.weights({5, cin, 1, 1}), b.weights({5})})});
+    ValueId e1 = b.node("Relu", {b.node("Conv", {s, b.weights({17, 5, 1, 1}), b.weights({17})})});
+    ValueId e3 = b.node("Relu", {b.node("Conv", {s, b.weights({17, 5, 3, 3}), b.weights({17})}, {ais("pads", {1, 1, 1, 1})})});
+    y = b.node("Concat", {e1, e3}, {ai("axis", 1)});
+    if (f == 0) mid = y;
+  }
+  b.output(mid);
+  b.output(b.node("MaxPool", {y}, {ais("kernel_shape", {3, 3}), ais("strides", {2, 2}), ai("ceil_mode", 1)}));
+  expect_same(b, {random_tensor({2, 8, 13, 11}, 17)});
+}
+
 TEST(Xnnpack, UnsupportedShapeFallsBackToReference) {
   // Padded average pooling is not lowered (divisor conventions differ): the whole partition
   // runs on the reference kernels and must still be exact.

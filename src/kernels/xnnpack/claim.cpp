@@ -86,6 +86,11 @@ bool claims(const Node& n, const Graph& g, const std::vector<bool>& is_float) {
   if (op == "Relu" || op == "Sigmoid" || op == "HardSigmoid" || op == "HardSwish" || op == "LeakyRelu" || op == "Elu" || op == "Abs" ||
       op == "Neg" || op == "Floor" || op == "Ceil" || op == "Sqrt")
     return true;
+  if (op == "Concat") {  // runs natively between XNNPACK stages, on NHWC buffers
+    for (size_t i = 1; i < is_float.size(); ++i)
+      if (!is_float[i] || g.constant(n.inputs[i]) != nullptr) return false;
+    return g.constant(n.inputs[0]) == nullptr && n.attr("axis") != nullptr;
+  }
   if (op == "Clip") return absent_or_const_float(g, n, 1) && absent_or_const_float(g, n, 2);
   if (op == "Add" || op == "Mul" || op == "Sub" || op == "Div" || op == "Max" || op == "Min")
     return n.inputs.size() == 2 && is_float.size() == 2 && is_float[1];

@@ -1,6 +1,7 @@
 #include "kernels/xnnpack/lower.hpp"
 
 #include <cmath>
+#include <algorithm>
 #include <cstring>
 #include <limits>
 #include <unordered_map>
@@ -33,6 +34,8 @@ struct Builder {
   xnn_subgraph_t sg = nullptr;
   Lowered* out = nullptr;
   std::unordered_map<ValueId, uint32_t> ids;
+  // The current stage's external values: inner value -> (external id, flags).
+  std::unordered_map<ValueId, std::pair<uint32_t, uint32_t>> ext;
 
   Status fail(const Node& n, const std::string& why) const { return unsupported(n.label() + ": " + why); }
 
@@ -70,12 +73,9 @@ struct Builder {
     if (sub.constant(v) != nullptr) return unsupported("constant used as an activation");
     const Shape& s = shape(v);
     if (s.empty() || s.size() > 6) return unsupported("rank " + std::to_string(s.size()) + " is not supported");
-    uint32_t ext = XNN_INVALID_VALUE_ID, flags = 0;
-    for (size_t i = 0; i < sub.inputs.size(); ++i)
-      if (sub.inputs[i] == v) ext = uint32_t(i), flags = XNN_VALUE_FLAG_EXTERNAL_INPUT;
-    for (size_t j = 0; j < sub.outputs.size(); ++j)
-      if (sub.outputs[j] == v) ext = uint32_t(sub.inputs.size() + j), flags = XNN_VALUE_FLAG_EXTERNAL_OUTPUT;
-    PETREL_ASSIGN_OR_RETURN(uint32_t id, define(xdims(s), nullptr, ext, flags));
+    uint32_t eid = XNN_INVALID_VALUE_ID, flags = 0;
+    if (auto e = ext.find(v); e != ext.end()) eid = e->second.first, flags = e->second.second;
+    PETREL_ASSIGN_OR_RETURN(uint32_t id, define(xdims(s), nullptr, eid, flags));
     ids[v] = id;
     return id;
   }
@@ -386,29 +386,121 @@ struct Builder {
 }  // namespace
 
 Lowered::~Lowered() {
-  if (runtime != nullptr) xnn_delete_runtime(runtime);
+  for (Stage& st : stages)
+    if (st.runtime != nullptr) xnn_delete_runtime(st.runtime);
+}
+
+bool is_native(const Node& n) { return n.op_type == "Concat"; }
+
+// NHWC dims and the axis a rank-4 ONNX (NCHW) axis becomes.
+static int64_t nhwc_axis(int64_t axis, size_t rank) {
+  if (axis < 0) axis += int64_t(rank);
+  if (rank != 4) return axis;
+  static const int64_t map[4] = {0, 3, 1, 2};
+  return map[axis];
+}
+
+void run_native(const Node& n, const Lowered& low, float* const* addr) {
+  // Concat: along axis a of the (NHWC) dims, each input contributes a contiguous block of
+  // inner(a) elements per outer index.
+  const Shape& os = low.shapes[size_t(n.outputs[0])];
+  auto axis_attr = n.attr("axis");
+  const int64_t a = nhwc_axis(axis_attr ? axis_attr->i : 0, os.size());
+  std::vector<size_t> od = Builder::xdims(os);
+  int64_t outer = 1;
+  for (int64_t d = 0; d < a; ++d) outer *= int64_t(od[size_t(d)]);
+  int64_t out_inner = 1;
+  for (size_t d = size_t(a); d < od.size(); ++d) out_inner *= int64_t(od[d]);
+  float* y = addr[size_t(n.outputs[0])];
+  int64_t at = 0;
+  for (ValueId v : n.inputs) {
+    std::vector<size_t> id = Builder::xdims(low.shapes[size_t(v)]);
+    int64_t inner = 1;
+    for (size_t d = size_t(a); d < id.size(); ++d) inner *= int64_t(id[d]);
+    const float* x = addr[size_t(v)];
+    for (int64_t o = 0; o < outer; ++o) std::memcpy(y + o * out_inner + at, x + o * inner, size_t(inner) * sizeof(float));
+    at += inner;
+  }
 }
 
 Result<std::unique_ptr<Lowered>> lower(const Graph& sub, const std::vector<Shape>& shapes, pthreadpool_t pool) {
   auto out = std::make_unique<Lowered>();
-  Builder b{sub, shapes, nullptr, nullptr, {}, {}, {}};
-  b.out = out.get();
-  if (xnn_create_subgraph(uint32_t(sub.inputs.size() + sub.outputs.size()), 0, &b.sg) != xnn_status_success)
-    return unsupported("XNNPACK: cannot create a subgraph");
-  struct Guard {
-    xnn_subgraph_t s;
-    ~Guard() { xnn_delete_subgraph(s); }
-  } guard{b.sg};
-  // External values first, so that their ids are the reserved ones.
-  for (ValueId v : sub.inputs) PETREL_RETURN_IF_ERROR(b.value(v).status());
-  for (ValueId v : sub.outputs) PETREL_RETURN_IF_ERROR(b.value(v).status());
-  for (const Node& n : sub.nodes) PETREL_RETURN_IF_ERROR(b.node(n));
-  if (xnn_create_runtime_v2(b.sg, pool, 0, &out->runtime) != xnn_status_success)
-    return unsupported("XNNPACK: cannot create the runtime");
-  // XNNPACK now holds packed copies: the re-laid-out filters go, and the model's own weight
-  // pages are handed back to the kernel (file pages are re-read if a later re-plan needs them).
-  b.packing_only.clear();
-  for (const Tensor* t : b.packed_sources) release_pages(t->data, t->nbytes());
+  out->shapes = shapes;
+  // Stages: maximal runs of XNNPACK nodes, and one stage per native node.
+  std::vector<std::pair<size_t, size_t>> runs;
+  for (size_t i = 0; i < sub.nodes.size();) {
+    size_t j = i + 1;
+    if (!is_native(sub.nodes[i]))
+      while (j < sub.nodes.size() && !is_native(sub.nodes[j])) ++j;
+    runs.emplace_back(i, j);
+    i = j;
+  }
+  // Which stage produces each value (-1: a partition input or constant), and whether a value
+  // is read by a stage other than its producer (or leaves the partition).
+  std::vector<int> producer(sub.values.size(), -1);
+  std::vector<bool> crosses(sub.values.size(), false);
+  for (size_t r = 0; r < runs.size(); ++r)
+    for (size_t i = runs[r].first; i < runs[r].second; ++i)
+      for (ValueId v : sub.nodes[i].outputs)
+        if (v != kNoValue) producer[size_t(v)] = int(r);
+  for (size_t r = 0; r < runs.size(); ++r)
+    for (size_t i = runs[r].first; i < runs[r].second; ++i)
+      for (ValueId v : sub.nodes[i].inputs)
+        if (v != kNoValue && sub.constant(v) == nullptr && producer[size_t(v)] != int(r)) crosses[size_t(v)] = true;
+  for (ValueId v : sub.outputs) crosses[size_t(v)] = true;
+  for (size_t v = 0; v < sub.values.size(); ++v) {
+    const bool is_input = std::find(sub.inputs.begin(), sub.inputs.end(), ValueId(v)) != sub.inputs.end();
+    const bool is_output = std::find(sub.outputs.begin(), sub.outputs.end(), ValueId(v)) != sub.outputs.end();
+    if (!crosses[v] || is_input || is_output) continue;
+    int64_t n = 1;
+    for (int64_t d : shapes[v]) n *= d;
+    out->owned.emplace_back(new float[size_t(n) + 16]());
+    out->buffers.emplace_back(ValueId(v), out->owned.back().get());
+  }
+  std::vector<const Tensor*> packed_sources;
+  for (size_t r = 0; r < runs.size(); ++r) {
+    Stage st;
+    const Node& first = sub.nodes[runs[r].first];
+    if (is_native(first)) {
+      for (ValueId v : first.inputs)
+        if (v == kNoValue || sub.constant(v) != nullptr || shapes[size_t(v)].empty()) return unsupported(first.label() + ": native inputs");
+      st.native = &first;
+      out->stages.push_back(std::move(st));
+      continue;
+    }
+    Builder b{sub, shapes, nullptr, out.get(), {}, {}, {}, {}};
+    for (size_t i = runs[r].first; i < runs[r].second; ++i) {
+      for (ValueId v : sub.nodes[i].inputs)
+        if (v != kNoValue && crosses[size_t(v)] && producer[size_t(v)] != int(r) && !b.ext.count(v)) {
+          const uint32_t id = uint32_t(b.ext.size());
+          b.ext.emplace(v, std::make_pair(id, uint32_t(XNN_VALUE_FLAG_EXTERNAL_INPUT)));
+        }
+      for (ValueId v : sub.nodes[i].outputs)
+        if (v != kNoValue && crosses[size_t(v)]) {
+          const uint32_t id = uint32_t(b.ext.size());
+          b.ext.emplace(v, std::make_pair(id, uint32_t(XNN_VALUE_FLAG_EXTERNAL_OUTPUT)));
+        }
+    }
+    if (xnn_create_subgraph(uint32_t(b.ext.size()), 0, &b.sg) != xnn_status_success)
+      return unsupported("XNNPACK: cannot create a subgraph");
+    struct Guard {
+      xnn_subgraph_t s;
+      ~Guard() { xnn_delete_subgraph(s); }
+    } guard{b.sg};
+    for (auto& [v, e] : b.ext) {  // external values first, so that their ids are the reserved ones
+      PETREL_RETURN_IF_ERROR(b.value(v).status());
+      st.externals.emplace_back(e.first, v);
+    }
+    for (size_t i = runs[r].first; i < runs[r].second; ++i) PETREL_RETURN_IF_ERROR(b.node(sub.nodes[i]));
+    const xnn_status cs = xnn_create_runtime_v2(b.sg, pool, 0, &st.runtime);
+    // XNNPACK now holds packed copies: the re-laid-out filters go with the builder.
+    packed_sources.insert(packed_sources.end(), b.packed_sources.begin(), b.packed_sources.end());
+    if (cs != xnn_status_success) return unsupported("XNNPACK: cannot create the runtime");
+    out->stages.push_back(std::move(st));
+  }
+  // The model's own weight pages go back to the kernel (file pages are re-read if a later
+  // re-plan needs them).
+  for (const Tensor* t : packed_sources) release_pages(t->data, t->nbytes());
   return out;
 }
 

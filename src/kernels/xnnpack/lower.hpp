@@ -19,16 +19,34 @@ bool claims(const Node& n, const Graph& g, const std::vector<bool>& is_float);
 // Ops that make a partition worth its boundary transposes.
 bool is_heavy(const Node& n);
 
+// A partition runs as a sequence of stages: XNNPACK runtimes, and between them the few ops
+// XNNPACK lacks (Concat) run natively on the same NHWC buffers, so no layout change happens
+// inside a partition.
+struct Stage {
+  xnn_runtime_t runtime = nullptr;  // an XNNPACK stage, or
+  const Node* native = nullptr;     // a node run by run_native()
+  std::vector<std::pair<uint32_t, ValueId>> externals;  // XNNPACK external id -> inner value
+  std::vector<xnn_external_value> bound;                // pointers of the last setup
+};
+
 struct Lowered {
-  xnn_runtime_t runtime = nullptr;
-  // Re-laid-out weights and constants: XNNPACK requires static data to outlive the runtime.
+  std::vector<Stage> stages;
+  std::vector<Shape> shapes;  // per inner value (ONNX layout)
+  // Re-laid-out weights and constants (XNNPACK requires static data to outlive the runtime),
+  // and the buffers of values passed between stages.
   std::vector<std::unique_ptr<float[]>> owned;
+  std::vector<std::pair<ValueId, float*>> buffers;
   ~Lowered();
 };
 
-// `shapes` and `float_ok` are per ValueId of `sub` (ONNX layout, from the reference kernels'
-// shape inference). External value ids: sub.inputs[i] -> i, sub.outputs[j] -> inputs + j.
-// Returns an error (never crashes) for anything XNNPACK can't take; the caller falls back.
+// Is this node run natively between XNNPACK stages (see run_native)?
+bool is_native(const Node& n);
+// Runs a native node; `addr` maps inner values to their NHWC buffers.
+void run_native(const Node& n, const Lowered& low, float* const* addr);
+
+// `shapes` are per ValueId of `sub` (ONNX layout, from the reference kernels' shape
+// inference). Returns an error (never crashes) for anything XNNPACK can't take; the caller
+// then runs the partition on the reference kernels.
 Result<std::unique_ptr<Lowered>> lower(const Graph& sub, const std::vector<Shape>& shapes, pthreadpool_t pool);
 
 // NCHW -> NHWC and back for one rank-4 tensor.

@@ -68,25 +68,37 @@ class PartitionKernel final : public Kernel {
     const int threads = ctx.pool ? ctx.pool->size() : 1;
     if (!built_ || threads != built_threads_ || !same_input_shapes(ctx)) PETREL_RETURN_IF_ERROR(build(ctx, threads));
     if (low_ == nullptr) return compute_reference(ctx);
-    const size_t ni = s.inputs.size();
-    bool changed = false;
-    for (size_t i = 0; i < ni; ++i) {
+    for (size_t i = 0; i < s.inputs.size(); ++i) {
       const Tensor& t = ctx.input(int(i));
       if (needs_transpose(t.shape)) nchw_to_nhwc(t.as<float>(), in_buf_[i].get(), t.shape);
       else std::memcpy(in_buf_[i].get(), t.data, t.nbytes());
     }
-    for (size_t j = 0; j < s.outputs.size(); ++j) {
-      void* p = out_buf_[j] ? out_buf_[j].get() : ctx.output(int(j)).data;
-      if (ext_[ni + j].data != p) ext_[ni + j].data = p, changed = true;
-    }
-    if (changed || !setup_) {
-      if (xnn_setup_runtime(low_->runtime, ext_.size(), ext_.data()) != xnn_status_success)
-        return ctx.error("XNNPACK setup failed");
-      setup_ = true;
-    }
-    if (xnn_invoke_runtime(low_->runtime) != xnn_status_success) return ctx.error("XNNPACK run failed");
     for (size_t j = 0; j < s.outputs.size(); ++j)
-      if (out_buf_[j]) nhwc_to_nchw(out_buf_[j].get(), ctx.output(int(j)).as<float>(), ctx.output(int(j)).shape);
+      addr_[size_t(s.outputs[j])] = out_buf_[j] ? out_buf_[j].get() : ctx.output(int(j)).as<float>();
+    for (Stage& st : low_->stages) {
+      if (st.native != nullptr) {
+        run_native(*st.native, *low_, addr_.data());
+        continue;
+      }
+      // Setup only when a buffer moved (in steady state: never): it rebuilds XNNPACK's
+      // indirection data.
+      bool changed = st.bound.size() != st.externals.size();
+      st.bound.resize(st.externals.size());
+      for (size_t e = 0; e < st.externals.size(); ++e) {
+        void* p = addr_[size_t(st.externals[e].second)];
+        if (st.bound[e].id != st.externals[e].first || st.bound[e].data != p) changed = true;
+        st.bound[e] = xnn_external_value{st.externals[e].first, p};
+      }
+      if (changed && xnn_setup_runtime(st.runtime, st.bound.size(), st.bound.data()) != xnn_status_success)
+        return ctx.error("XNNPACK setup failed");
+      if (xnn_invoke_runtime(st.runtime) != xnn_status_success) return ctx.error("XNNPACK run failed");
+    }
+    for (size_t j = 0; j < s.outputs.size(); ++j) {
+      if (!out_buf_[j]) continue;
+      Tensor& o = ctx.output(int(j));
+      if (needs_transpose(o.shape)) nhwc_to_nchw(out_buf_[j].get(), o.as<float>(), o.shape);
+      else std::memcpy(o.data, out_buf_[j].get(), o.nbytes());
+    }
     return Status::ok();
   }
 
@@ -106,7 +118,6 @@ class PartitionKernel final : public Kernel {
     built_shapes_.clear();
     for (size_t i = 0; i < s.inputs.size(); ++i) built_shapes_.push_back(ctx.input(int(i)).shape);
     low_.reset();
-    setup_ = false;
     // Shapes of every inner value at these input shapes (infer ran at plan time for them).
     std::vector<Shape> shapes(s.values.size());
     bool all_float = true;
@@ -126,20 +137,25 @@ class PartitionKernel final : public Kernel {
       return Status::ok();
     }
     low_ = std::move(low).value();
-    const size_t ni = s.inputs.size(), no = s.outputs.size();
     in_buf_.clear();
     out_buf_.clear();
-    ext_.assign(ni + no, xnn_external_value{0, nullptr});
-    for (size_t i = 0; i < ni; ++i) {
+    addr_.assign(s.values.size(), nullptr);
+    for (size_t i = 0; i < s.inputs.size(); ++i) {
       // Slack past the end: XNNPACK kernels may read (never use) up to XNN_EXTRA_BYTES more.
       in_buf_.emplace_back(new float[size_t(ctx.input(int(i)).numel()) + 16]());
-      ext_[i] = xnn_external_value{uint32_t(i), in_buf_.back().get()};
+      addr_[size_t(s.inputs[i])] = in_buf_.back().get();
     }
-    for (size_t j = 0; j < no; ++j) {
+    for (size_t j = 0; j < s.outputs.size(); ++j) {
+      // Outputs that need a layout change, or that later stages read (XNNPACK may read past
+      // the end of an input), get a buffer of their own and are copied out at the end.
       const Tensor& t = ctx.output(int(j));
-      out_buf_.emplace_back(needs_transpose(t.shape) ? new float[size_t(t.numel()) + 16]() : nullptr);
-      ext_[ni + j].id = uint32_t(ni + j);
+      bool read_inside = false;
+      for (const Node& n : s.nodes)
+        for (ValueId v : n.inputs) read_inside |= v == s.outputs[j];
+      const bool own = needs_transpose(t.shape) || read_inside;
+      out_buf_.emplace_back(own ? new float[size_t(t.numel()) + 16]() : nullptr);
     }
+    for (auto& [v, p] : low_->buffers) addr_[size_t(v)] = p;
     return Status::ok();
   }
 
@@ -190,13 +206,13 @@ class PartitionKernel final : public Kernel {
   std::shared_ptr<const Graph> sub_;
   std::vector<std::unique_ptr<Kernel>> ref_;
   std::vector<Value> vals_;
-  bool built_ = false, setup_ = false;
+  bool built_ = false;
   int built_threads_ = 0;
   std::vector<Shape> built_shapes_;
   std::unique_ptr<Lowered> low_;
   std::string why_;
   std::vector<std::unique_ptr<float[]>> in_buf_, out_buf_;
-  std::vector<xnn_external_value> ext_;
+  std::vector<float*> addr_;  // per inner value: its NHWC buffer during compute
 };
 
 std::once_flag init_once;

@@ -42,6 +42,9 @@ struct TensorView {
 
 struct SessionOptions {
   int threads = 1;
+  // Run the graph optimizer (constant folding, Conv+BN folding, activation/bias/GELU/LayerNorm
+  // fusion, dead-node elimination) between loading and planning. Off: the graph runs as loaded.
+  bool optimize = true;
 };
 
 struct ModelInfo {

@@ -6,6 +6,7 @@
 
 #include "core/thread_pool.hpp"
 #include "onnx/model.hpp"
+#include "optimize/optimizer.hpp"
 #include "petrel/petrel.hpp"
 #include "runtime/executor.hpp"
 
@@ -20,6 +21,9 @@ struct Session::Impl {
   std::vector<Value> bound;      // per input
   std::vector<uint8_t> is_bound;
   std::vector<Value> results;    // per output, after run()
+  bool optimized = false;        // SessionOptions::optimize
+  opt::OptimizeStats opt_stats;  // what the optimizer rewrote (petrel inspect --optimized)
+  Status opt_status;             // not ok: the optimizer gave up and the graph runs as loaded
 };
 
 // For tools: the internals of a session.

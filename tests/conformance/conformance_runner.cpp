@@ -3,7 +3,10 @@
 // allclose(rtol=1e-3, atol=1e-7) with NaN == NaN, strings must be equal. Each case runs in a
 // forked child with a time limit, so a crash or hang is reported as that case's result.
 //
-// Usage: petrel_conformance [--data DIR] [--filter REGEX] [--manifest FILE [--update]] [-v] [--timeout S]
+// With --optimize each model goes through the graph optimizer first (as Session::open does);
+// the manifest must not change.
+//
+// Usage: petrel_conformance [--data DIR] [--filter REGEX] [--manifest FILE [--update]] [-v] [--timeout S] [--optimize]
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -18,12 +21,15 @@
 #include <sstream>
 
 #include "onnx/model.hpp"
+#include "optimize/optimizer.hpp"
 #include "runtime/executor.hpp"
 
 namespace fs = std::filesystem;
 using namespace petrel;
 
 namespace {
+
+bool g_optimize = false;
 
 std::string compare_tensor(const Tensor& got, const Tensor& want) {
   if (got.dtype != want.dtype)
@@ -92,6 +98,11 @@ std::string compare_value(const Value& got, const Value& want) {
 std::string run_case(const fs::path& dir) {
   auto m = onnx::load_model((dir / "model.onnx").string());
   if (!m) return "load: " + m.status().to_string();
+  if (g_optimize) {
+    opt::OptimizeStats st;
+    if (Status o = opt::optimize_graph(*m.value()->graph, &st); !o) return "optimize: " + o.to_string();
+    if (!st.rejected.empty()) return "optimize: a pass proposed a broken patch: " + st.rejected[0];
+  }
   auto ex = GraphExecutor::create(m.value()->graph, true);
   if (!ex) return "create: " + ex.status().to_string();
   const Graph& g = *m.value()->graph;
@@ -183,8 +194,9 @@ int main(int argc, char** argv) {
     else if (a == "--update") update = true;
     else if (a == "--timeout") timeout_s = std::stoi(next());
     else if (a == "-v" || a == "--verbose") verbose = true;
+    else if (a == "--optimize") g_optimize = true;
     else if (a == "-h" || a == "--help") {
-      std::cout << "usage: petrel_conformance [--data DIR] [--filter REGEX] [--manifest FILE [--update]] [-v] [--timeout S]\n"
+      std::cout << "usage: petrel_conformance [--data DIR] [--filter REGEX] [--manifest FILE [--update]] [-v] [--timeout S] [--optimize]\n"
                    "Runs the ONNX backend test cases under DIR/{node,pytorch-converted,pytorch-operator,simple}.\n"
                    "With --manifest, exits non-zero on any case whose result differs from the manifest;\n"
                    "--update rewrites the manifest with the results instead.\n";

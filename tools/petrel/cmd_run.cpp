@@ -70,6 +70,7 @@ int cmd_run(const RunArgs& args) {
   if (args.repeat < 1 || args.top_k < 1 || args.threads < 1) return report(invalid_argument("--repeat, --top-k and --threads must be at least 1"));
   SessionOptions so;
   so.threads = args.threads;
+  so.optimize = !args.no_optimize;
   auto sr = Session::open(args.model, so);
   if (!sr) return report(sr.status());
   Session& s = *sr.value();

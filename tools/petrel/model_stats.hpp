@@ -11,4 +11,8 @@ namespace petrel::cli {
 // `unknown` counts matrix nodes whose shapes are not known yet.
 int64_t count_macs(const Session::Impl& s, int* unknown);
 
+// "Conv", "petrel.FusedMatMul+Gelu": the op with its domain (when not ONNX's) and any fused
+// activation, for histograms and profiles.
+std::string op_label(const Node& n);
+
 }  // namespace petrel::cli

@@ -66,17 +66,26 @@ class GraphBuilder {
     g_->constants[id] = std::move(t);
     return id;
   }
-  ValueId constant(Tensor t) { return constant("c" + std::to_string(g_->values.size()), std::move(t)); }
+  ValueId constant(Tensor t) {
+    std::string name = "c";
+    name.append(std::to_string(g_->values.size()));
+    return constant(name, std::move(t));
+  }
   // Adds a node; returns its outputs (n_out of them).
   std::vector<ValueId> node_n(const std::string& op, std::vector<ValueId> in, int n_out, std::vector<Attribute> attrs = {},
                               const std::string& domain = "") {
     Node n;
-    n.name = op + "_" + std::to_string(g_->nodes.size());
+    n.name = op;
+    n.name.append("_").append(std::to_string(g_->nodes.size()));
     n.op_type = op;
     n.domain = domain;
     n.opset = 17;
     n.inputs = std::move(in);
-    for (int k = 0; k < n_out; ++k) n.outputs.push_back(g_->add_value(n.name + "_out" + std::to_string(k)));
+    for (int k = 0; k < n_out; ++k) {
+      std::string out = n.name;
+      out.append("_out").append(std::to_string(k));
+      n.outputs.push_back(g_->add_value(out));
+    }
     n.attrs = std::move(attrs);
     g_->nodes.push_back(std::move(n));
     return g_->nodes.back().outputs;
@@ -128,7 +137,7 @@ inline std::map<std::string, int> ops(const Graph& g) {
   std::map<std::string, int> m;
   for (const Node& n : g.nodes) {
     std::string k = n.domain.empty() ? n.op_type : n.domain + "." + n.op_type;
-    if (const Attribute* a = n.attr("_petrel_activation")) k += "+" + a->s;
+    if (const Attribute* a = n.attr("_petrel_activation")) k.append("+").append(a->s);
     m[k]++;
   }
   return m;

@@ -157,7 +157,7 @@ TEST(OptimizerFramework, ConflictingPatchesWaitForTheNextRound) {
         opt::Patch p;
         p.rule = "touch";
         Node n = v.node(0);
-        n.name += "_" + std::to_string(k);
+        n.name.append("_").append(std::to_string(k));
         p.replace.emplace_back(0, n);
         out.propose(std::move(p));
       }

@@ -93,6 +93,7 @@ class IdentityEliminationPass final : public Pass {
     const int prev = view.producer(x);
     if (prev < 0 || !is_op(view.node(prev), "Transpose") || view.is_graph_output(x) || view.captured(x)) return false;
     const Node& t1 = view.node(prev);
+    if (t1.inputs.empty() || t1.inputs[0] == kNoValue) return false;
     auto p1 = perm_of(view, t1);
     if (!p1 || p1->size() != perm->size()) return false;
     // y[i] = t[perm[i]] and t[j] = x[p1[j]], so y's dim i is x's dim p1[perm[i]].

@@ -69,7 +69,7 @@ std::string compare_tensor(const Tensor& got, const Tensor& want) {
     }
     return "";
   }
-  if (std::memcmp(got.data, want.data, want.nbytes()) != 0) {
+  if (want.nbytes() > 0 && std::memcmp(got.data, want.data, want.nbytes()) != 0) {  // empty tensors may have null data
     for (int64_t i = 0; i < n; ++i)
       if (element_as_int64(got, i) != element_as_int64(want, i))
         return "value " + std::to_string(i) + ": got " + std::to_string(element_as_int64(got, i)) + ", want " + std::to_string(element_as_int64(want, i));

@@ -45,6 +45,9 @@ struct SessionOptions {
   // Run f32 convolutions, fully-connected layers, pooling and element-wise ops through XNNPACK
   // when this build has it (otherwise Petrel's own kernels run everything).
   bool xnnpack = true;
+  // Run the graph optimizer (constant folding, Conv+BN folding, activation/bias/GELU/LayerNorm
+  // fusion, dead-node elimination) between loading and planning. Off: the graph runs as loaded.
+  bool optimize = true;
 };
 
 struct ModelInfo {

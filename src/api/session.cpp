@@ -28,6 +28,12 @@ Result<std::unique_ptr<Session>> Session::open(const std::string& path, const Se
   if (options.threads < 1 || options.threads > 256) return invalid_argument("threads must be between 1 and 256");
   auto impl = std::make_unique<Impl>();
   PETREL_ASSIGN_OR_RETURN(impl->model, onnx::load_model(path));
+  if (options.optimize) {
+    // The optimizer only ever leaves a verified graph behind, so a failure here is not fatal:
+    // the model runs as far as it got (usually as loaded).
+    impl->optimized = true;
+    impl->opt_status = opt::optimize_graph(*impl->model->graph, &impl->opt_stats);
+  }
 #ifdef PETREL_HAVE_XNNPACK
   if (options.xnnpack) {
     xnnpack::PartitionStats ps;

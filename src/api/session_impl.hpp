@@ -6,6 +6,7 @@
 
 #include "core/thread_pool.hpp"
 #include "onnx/model.hpp"
+#include "optimize/optimizer.hpp"
 #include "petrel/petrel.hpp"
 #include "runtime/executor.hpp"
 #ifdef PETREL_HAVE_XNNPACK
@@ -24,6 +25,9 @@ struct Session::Impl {
   std::vector<uint8_t> is_bound;
   std::vector<Value> results;    // per output, after run()
   int xnnpack_partitions = 0, xnnpack_nodes = 0;  // nodes claimed by the XNNPACK provider
+  bool optimized = false;        // SessionOptions::optimize
+  opt::OptimizeStats opt_stats;  // what the optimizer rewrote (petrel inspect --optimized)
+  Status opt_status;             // not ok: the optimizer gave up and the graph runs as loaded
 };
 
 // For tools: the internals of a session.

@@ -25,6 +25,9 @@ check help 0 "$petrel" --help
 expect_in help-lists-run "$work/out" "run"
 check run-help 0 "$petrel" run --help
 expect_in run-help-output-dir "$work/out" "--output-dir"
+expect_in run-help-no-optimize "$work/out" "--no-optimize"
+check inspect-help 0 "$petrel" inspect --help
+expect_in inspect-help-optimized "$work/out" "--optimized"
 check version 0 "$petrel" --version
 
 check inspect 0 "$petrel" inspect "$model"
@@ -36,6 +39,21 @@ check inspect-json 0 "$petrel" inspect "$model" --json --dim batch=4
 /usr/bin/python3 -c "import json,sys; d=json.load(open(sys.argv[1])); assert d['ops']['Conv']==5 and d['macs']==4*4855168 and d['arena_bytes']>0, d" "$work/out" \
   && pass=$((pass + 1)) || { fail=$((fail + 1)); echo "FAIL inspect-json content"; cat "$work/out"; }
 
+# inspect --optimized: the graph after the optimizer, with per-rewrite counts.
+check inspect-optimized 0 "$petrel" inspect "$model" --optimized
+expect_in inspect-optimized-hist "$work/out" "nodes:      10 (Conv+Relu 5,"
+expect_in inspect-optimized-count "$work/out" "activation_fusion      Conv+Relu                    5"
+expect_in inspect-optimized-graph "$work/out" "Conv+Relu                  (image,"
+check inspect-optimized-json 0 "$petrel" inspect "$model" --optimized --json
+/usr/bin/python3 -c "import json,sys; d=json.load(open(sys.argv[1])); assert 'Relu' not in d['ops'] and d['ops']['Conv+Relu']==5 and d['optimizer']['rewrites']['activation_fusion: Conv+Relu']==5 and d['macs']==4855168, d" "$work/out" \
+  && pass=$((pass + 1)) || { fail=$((fail + 1)); echo "FAIL inspect-optimized-json content"; cat "$work/out"; }
+mnv2=$src/build/models/mobilenet_v2/model.onnx
+if [ -f "$mnv2" ]; then  # the generated benchmark set, when present: Conv+Clip (Relu6) fuses
+  check inspect-optimized-mnv2 0 "$petrel" inspect "$mnv2" --optimized --json
+  /usr/bin/python3 -c "import json,sys; d=json.load(open(sys.argv[1])); assert 'Clip' not in d['ops'] and d['ops']['Conv+Clip']==35, d" "$work/out" \
+    && pass=$((pass + 1)) || { fail=$((fail + 1)); echo "FAIL inspect-optimized-mnv2"; cat "$work/out"; }
+fi
+
 # run: label, top-k, latency, and NAME.npy outputs equal to PyTorch's logits.
 check run 0 "$petrel" run "$model" --input "image=$samples/sample_0.npy" --labels "$src/models/fashion_mnist/classes.txt" -o "$work/out_dir"
 expect_in run-top1 "$work/out" "top-5:  Ankle boot"
@@ -46,6 +64,13 @@ got, want = np.load(sys.argv[1]), np.load(sys.argv[2])[0:1]
 assert got.shape == (1, 10) and got.dtype == np.float32, (got.shape, got.dtype)
 assert np.abs(got - want).max() < 1e-4, np.abs(got - want).max()
 PY
+check run-no-optimize 0 "$petrel" run "$model" --input "image=$samples/sample_0.npy" --no-optimize -o "$work/out_plain"
+/usr/bin/python3 - "$work/out_plain/logits.npy" "$samples/expected_logits.npy" <<'PY' && pass=$((pass + 1)) || { fail=$((fail + 1)); echo "FAIL run-no-optimize-npy"; }
+import sys, numpy as np
+got, want = np.load(sys.argv[1]), np.load(sys.argv[2])[0:1]
+assert np.abs(got - want).max() < 1e-4, np.abs(got - want).max()
+PY
+check bench-no-optimize 0 "$petrel" bench "$model" --no-optimize --runs 2 --warmup 0 --json
 check run-quiet 0 "$petrel" run "$model" -i "$samples/sample_1.npy" --labels "$src/models/fashion_mnist/classes.txt" -q -r 3
 expect_in run-quiet-label "$work/out" "Pullover"
 check run-random-batch 0 "$petrel" run "$model" --dim batch=3

@@ -3,7 +3,10 @@
 // allclose(rtol=1e-3, atol=1e-7) with NaN == NaN, strings must be equal. Each case runs in a
 // forked child with a time limit, so a crash or hang is reported as that case's result.
 //
-// Usage: petrel_conformance [--data DIR] [--filter REGEX] [--manifest FILE [--update]] [-v] [--timeout S] [--xnnpack]
+// With --optimize each model goes through the graph optimizer first (as Session::open does);
+// the manifest must not change.
+//
+// Usage: petrel_conformance [--data DIR] [--filter REGEX] [--manifest FILE [--update]] [-v] [--timeout S] [--optimize] [--xnnpack]
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -18,6 +21,7 @@
 #include <sstream>
 
 #include "onnx/model.hpp"
+#include "optimize/optimizer.hpp"
 #include "runtime/executor.hpp"
 #ifdef PETREL_HAVE_XNNPACK
 #include "kernels/xnnpack/provider.hpp"
@@ -29,6 +33,7 @@ using namespace petrel;
 namespace {
 
 bool g_xnnpack = false;  // --xnnpack: partition graphs for the XNNPACK provider first
+bool g_optimize = false;
 
 std::string compare_tensor(const Tensor& got, const Tensor& want) {
   if (got.dtype != want.dtype)
@@ -68,7 +73,7 @@ std::string compare_tensor(const Tensor& got, const Tensor& want) {
     }
     return "";
   }
-  if (std::memcmp(got.data, want.data, want.nbytes()) != 0) {
+  if (want.nbytes() > 0 && std::memcmp(got.data, want.data, want.nbytes()) != 0) {  // empty tensors may have null data
     for (int64_t i = 0; i < n; ++i)
       if (element_as_int64(got, i) != element_as_int64(want, i))
         return "value " + std::to_string(i) + ": got " + std::to_string(element_as_int64(got, i)) + ", want " + std::to_string(element_as_int64(want, i));
@@ -97,6 +102,11 @@ std::string compare_value(const Value& got, const Value& want) {
 std::string run_case(const fs::path& dir) {
   auto m = onnx::load_model((dir / "model.onnx").string());
   if (!m) return "load: " + m.status().to_string();
+  if (g_optimize) {
+    opt::OptimizeStats st;
+    if (Status o = opt::optimize_graph(*m.value()->graph, &st); !o) return "optimize: " + o.to_string();
+    if (!st.rejected.empty()) return "optimize: a pass proposed a broken patch: " + st.rejected[0];
+  }
 #ifdef PETREL_HAVE_XNNPACK
   if (g_xnnpack)
     if (Status st = xnnpack::partition_graph(*m.value()->graph); !st) return "partition: " + st.to_string();
@@ -193,8 +203,9 @@ int main(int argc, char** argv) {
     else if (a == "--xnnpack") g_xnnpack = true;
     else if (a == "--timeout") timeout_s = std::stoi(next());
     else if (a == "-v" || a == "--verbose") verbose = true;
+    else if (a == "--optimize") g_optimize = true;
     else if (a == "-h" || a == "--help") {
-      std::cout << "usage: petrel_conformance [--data DIR] [--filter REGEX] [--manifest FILE [--update]] [-v] [--timeout S] [--xnnpack]\n"
+      std::cout << "usage: petrel_conformance [--data DIR] [--filter REGEX] [--manifest FILE [--update]] [-v] [--timeout S] [--optimize] [--xnnpack]\n"
                    "Runs the ONNX backend test cases under DIR/{node,pytorch-converted,pytorch-operator,simple}.\n"
                    "With --manifest, exits non-zero on any case whose result differs from the manifest;\n"
                    "--update rewrites the manifest with the results instead.\n";

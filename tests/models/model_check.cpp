@@ -2,7 +2,10 @@
 // compares every output with PyTorch's: max |petrel - torch| must be <= 1e-4 x (max - min of
 // torch's output).
 //
-// Usage: petrel_model_check DIR [NAME ...]   (no names: every model folder under DIR)
+// Models go through Session::open with the graph optimizer on (the default); --no-optimize runs
+// them as loaded.
+//
+// Usage: petrel_model_check [--no-optimize] DIR [NAME ...]   (no names: every model folder under DIR)
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -26,9 +29,11 @@ std::string file_name(const std::string& name) {
 }
 
 // Returns "" when the model matches, or what went wrong.
-std::string check(const fs::path& dir, double& worst_rel, double& ms) {
+std::string check(const fs::path& dir, bool optimize, double& worst_rel, double& ms) {
   auto t0 = std::chrono::steady_clock::now();
-  auto s = Session::open((dir / "model.onnx").string());
+  SessionOptions so;
+  so.optimize = optimize;
+  auto s = Session::open((dir / "model.onnx").string(), so);
   if (!s) return s.status().to_string();
   std::vector<Tensor> inputs;
   for (const auto& in : (*s)->inputs()) {
@@ -75,8 +80,14 @@ std::string check(const fs::path& dir, double& worst_rel, double& ms) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  bool optimize = true;
+  if (argc > 1 && std::string(argv[1]) == "--no-optimize") {
+    optimize = false;
+    --argc;
+    ++argv;
+  }
   if (argc < 2) {
-    std::fprintf(stderr, "usage: petrel_model_check DIR [NAME ...]\n");
+    std::fprintf(stderr, "usage: petrel_model_check [--no-optimize] DIR [NAME ...]\n");
     return 2;
   }
   fs::path root = argv[1];
@@ -93,7 +104,7 @@ int main(int argc, char** argv) {
   for (const auto& n : names) {
     double rel = 0, ms = 0;
     fs::path dir = root / n;
-    std::string err = fs::exists(dir / "model.onnx") ? check(dir, rel, ms)
+    std::string err = fs::exists(dir / "model.onnx") ? check(dir, optimize, rel, ms)
                                                      : "missing " + (dir / "model.onnx").string() + " (run scripts/models/export_benchmark_set.py)";
     if (err.empty()) {
       std::printf("PASS %-20s max error %.2e of range  (%.0f ms load+run)\n", n.c_str(), rel, ms);

@@ -44,6 +44,7 @@ int cmd_bench(const BenchArgs& a) {
   SessionOptions so;
   so.threads = a.threads;
   so.xnnpack = !a.no_xnnpack;
+  so.optimize = !a.no_optimize;
   double t0 = now_ms();
   auto sr = Session::open(a.model, so);
   if (!sr) return report(sr.status());
@@ -136,7 +137,7 @@ int cmd_bench(const BenchArgs& a) {
     const Graph& g = *impl.model->graph;
     double total = 0;
     for (size_t i = 0; i < g.nodes.size(); ++i) {
-      auto& e = by_op[g.nodes[i].op_type];
+      auto& e = by_op[op_label(g.nodes[i])];
       e.first += impl.exec->node_ms()[i] / a.runs;
       e.second++;
       total += impl.exec->node_ms()[i] / a.runs;

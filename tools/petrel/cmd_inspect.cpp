@@ -1,4 +1,5 @@
-// petrel inspect MODEL: what a model is and what running it will cost.
+// petrel inspect MODEL: what a model is and what running it will cost. --optimized shows the
+// graph the optimizer leaves (node by node) and how often each rewrite fired.
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
@@ -11,6 +12,40 @@
 #include "model_stats.hpp"
 
 namespace petrel::cli {
+namespace {
+
+std::string value_name(const Graph& g, ValueId v) {
+  if (v == kNoValue) return "-";
+  const std::string& n = g.values[size_t(v)].name;
+  return g.constant(v) ? n + "=" + shape_to_string(g.constant(v)->shape) : n;
+}
+
+void print_optimized(const Session::Impl& impl, bool json) {
+  const opt::OptimizeStats& st = impl.opt_stats;
+  if (json) {
+    std::printf(", \"optimizer\": {\"nodes_before\": %d, \"nodes_after\": %d, \"rounds\": %d, \"rewrites\": {",
+                st.nodes_before, st.nodes_after, st.iterations);
+    for (size_t i = 0; i < st.counts.size(); ++i)
+      std::printf("%s\"%s: %s\": %d", i ? ", " : "", st.counts[i].pass.c_str(), st.counts[i].rule.c_str(), st.counts[i].count);
+    std::printf("}}");
+    return;
+  }
+  std::printf("optimizer:  %d -> %d nodes in %d round%s%s\n", st.nodes_before, st.nodes_after, st.iterations,
+              st.iterations == 1 ? "" : "s", impl.opt_status ? "" : (" (stopped: " + impl.opt_status.message() + ")").c_str());
+  for (const opt::RuleCount& c : st.counts) std::printf("  %-22s %-28s %d\n", c.pass.c_str(), c.rule.c_str(), c.count);
+  for (const std::string& r : st.rejected) std::printf("  rejected: %s\n", r.c_str());
+  const Graph& g = *impl.model->graph;
+  std::printf("graph:\n");
+  for (size_t i = 0; i < g.nodes.size(); ++i) {
+    const Node& n = g.nodes[i];
+    std::string ins, outs;
+    for (ValueId v : n.inputs) ins.append(ins.empty() ? "" : ", ").append(value_name(g, v));
+    for (ValueId v : n.outputs) outs.append(outs.empty() ? "" : ", ").append(value_name(g, v));
+    std::printf("  %4zu %-26s (%s) -> %s\n", i, op_label(n).c_str(), ins.c_str(), outs.c_str());
+  }
+}
+
+}  // namespace
 
 int cmd_inspect(const InspectArgs& args) {
   ShapeOverrides ov;
@@ -18,6 +53,7 @@ int cmd_inspect(const InspectArgs& args) {
   const double t0 = now_ms();
   SessionOptions so;
   so.xnnpack = false;  // inspect describes the model's own nodes, not provider partitions
+  so.optimize = args.optimized;  // plain inspect describes the file as it is
   auto sr = Session::open(args.model, so);
   if (!sr) return report(sr.status());
   const double load_ms = now_ms() - t0;
@@ -45,7 +81,7 @@ int cmd_inspect(const InspectArgs& args) {
   Status plan_st = planned ? s.plan() : unsupported("inputs are not all tensors");
 
   std::map<std::string, int> hist;
-  for (const Node& n : g.nodes) hist[(n.domain.empty() ? "" : n.domain + ".") + n.op_type]++;
+  for (const Node& n : g.nodes) hist[op_label(n)]++;
   int64_t params = 0;
   size_t param_bytes = 0;
   for (const auto& [id, t] : g.constants) {
@@ -68,7 +104,9 @@ int cmd_inspect(const InspectArgs& args) {
                 (long long)params, param_bytes, mi.zero_copy_bytes, mi.copied_bytes);
     std::printf("\"macs\": %lld, \"arena_bytes\": %zu, \"load_ms\": %.3f, \"ops\": {", (long long)(plan_st ? macs : -1), s.arena_bytes(), load_ms);
     for (size_t i = 0; i < ops.size(); ++i) std::printf("%s\"%s\": %d", i ? ", " : "", ops[i].first.c_str(), ops[i].second);
-    std::printf("}}\n");
+    std::printf("}");
+    if (args.optimized) print_optimized(impl, true);
+    std::printf("}\n");
     return kExitOk;
   }
   std::printf("model:      %s (%s)\n", args.model.c_str(), format_bytes(double(file_size)).c_str());
@@ -91,6 +129,7 @@ int cmd_inspect(const InspectArgs& args) {
     std::printf("arena:      not planned (%s)\n", plan_st.to_string().c_str());
   }
   std::printf("load:       %.2f ms\n", load_ms);
+  if (args.optimized) print_optimized(impl, false);
   return plan_st || !planned ? kExitOk : report(plan_st);
 }
 

@@ -71,6 +71,7 @@ int cmd_run(const RunArgs& args) {
   SessionOptions so;
   so.xnnpack = !args.no_xnnpack;
   so.threads = args.threads;
+  so.optimize = !args.no_optimize;
   auto sr = Session::open(args.model, so);
   if (!sr) return report(sr.status());
   Session& s = *sr.value();

@@ -10,6 +10,7 @@ struct InspectArgs {
   std::string model;
   std::vector<std::string> dims, shapes;
   bool json = false;
+  bool optimized = false;  // show the graph after the optimizer, with its rewrite counts
 };
 int cmd_inspect(const InspectArgs& args);
 
@@ -24,6 +25,7 @@ struct RunArgs {
   int threads = 1;
   bool quiet = false;               // one line per run: label, confidence, latency
   bool no_xnnpack = false;
+  bool no_optimize = false;
 };
 int cmd_run(const RunArgs& args);
 
@@ -39,6 +41,7 @@ struct BenchArgs {
   int threads = 1, warmup = 5, runs = 50;
   double sustained_s = 0;
   bool json = false, profile = false, no_xnnpack = false;
+  bool no_optimize = false;
 };
 int cmd_bench(const BenchArgs& args);
 

@@ -21,6 +21,7 @@ int main(int argc, char** argv) {
   inspect->add_option("--dim", ia.dims, "Size for a symbolic dimension, NAME=V (default 1); repeatable");
   inspect->add_option("--shape", ia.shapes, "Shape of an input, INPUT=AxBxC; repeatable");
   inspect->add_flag("--json", ia.json, "Print one JSON object");
+  inspect->add_flag("--optimized", ia.optimized, "Show the graph after the optimizer: its nodes and how often each rewrite fired");
 
   RunArgs ra;
   auto* run = app.add_subcommand("run", "Run a model once (or --repeat times) and summarise its outputs");
@@ -36,6 +37,7 @@ int main(int argc, char** argv) {
   run->add_option("-t,--threads", ra.threads, "Threads")->capture_default_str();
   run->add_flag("-q,--quiet", ra.quiet, "One line: top class, confidence, latency");
   run->add_flag("--no-xnnpack", ra.no_xnnpack, "Run everything on Petrel's own kernels (no XNNPACK provider)");
+  run->add_flag("--no-optimize", ra.no_optimize, "Run the graph as loaded (skip fusion, folding and dead-node elimination)");
 
   BenchArgs ba;
   auto* bench = app.add_subcommand("bench", "Time a model: latency percentiles, load time, peak RSS, arena bytes, GFLOP/s");
@@ -50,6 +52,7 @@ int main(int argc, char** argv) {
   bench->add_flag("--profile", ba.profile, "Print time per op type");
   bench->add_flag("--no-xnnpack", ba.no_xnnpack, "Run everything on Petrel's own kernels (no XNNPACK provider)");
   bench->add_flag("--json", ba.json, "One JSON line with the fields of ort_bench.mjs (profile goes to stderr)");
+  bench->add_flag("--no-optimize", ba.no_optimize, "Time the graph as loaded (skip fusion, folding and dead-node elimination)");
 
   ConvertArgs ca;
   auto* convert = app.add_subcommand("convert", "Rewrite a model through Petrel's IR: opset-normalised, weights 64-byte aligned (zero-copy loading)");

@@ -1,5 +1,7 @@
 #include "model_stats.hpp"
 
+#include "core/fused_activation.hpp"
+
 namespace petrel::cli {
 namespace {
 
@@ -14,7 +16,7 @@ int64_t node_macs(const Node& n, const GraphExecutor& ex) {
   };
   auto numel = [](const Shape& s) { int64_t x = 1; for (auto d : s) x *= d; return x; };
   Shape a, b, y;
-  const bool matmul = n.op_type == "MatMul" || n.op_type == "FusedMatMul";
+  const bool matmul = n.op_type == "MatMul" || (n.domain == "petrel" && n.op_type == "FusedMatMul");
   if (n.op_type == "Conv" || n.op_type == "ConvTranspose" || matmul || n.op_type == "Gemm") {
     if (n.inputs.size() < 2 || !shape_of(n.inputs[0], a) || !shape_of(n.inputs[1], b) || !shape_of(n.outputs[0], y)) return -1;
     if (b.empty() || a.empty()) return 0;
@@ -53,6 +55,12 @@ int64_t count_macs_of(const std::string& path, const std::vector<Tensor>& inputs
   Session::Impl& impl = session_internals(s);
   if (!impl.exec->plan(impl.bound)) return 0;
   return count_macs(impl, unknown);
+}
+
+std::string op_label(const Node& n) {
+  std::string s = n.domain.empty() || n.domain == "ai.onnx" ? n.op_type : n.domain + "." + n.op_type;
+  if (const Attribute* a = n.attr(kFusedActivationAttr); a != nullptr && a->type == AttrType::kString) s.append("+").append(a->s);
+  return s;
 }
 
 }  // namespace petrel::cli

@@ -14,4 +14,8 @@ int64_t count_macs(const Session::Impl& s, int* unknown);
 // XNNPACK provider (whose partitions hide their nodes from the executor). Plans, never runs.
 int64_t count_macs_of(const std::string& path, const std::vector<Tensor>& inputs, int* unknown);
 
+// "Conv", "petrel.FusedMatMul+Gelu": the op with its domain (when not ONNX's) and any fused
+// activation, for histograms and profiles.
+std::string op_label(const Node& n);
+
 }  // namespace petrel::cli

@@ -1,4 +1,5 @@
 // Gemm: Y = alpha * op(A) * op(B) + beta * C, C unidirectionally broadcast to [M, N].
+#include "kernels/reference/fused_act.hpp"
 #include "kernels/reference/input_checks.hpp"
 #include "kernels/reference/math_gemm.hpp"
 
@@ -7,7 +8,8 @@ namespace {
 
 class GemmKernel final : public Kernel {
  public:
-  GemmKernel(bool ta, bool tb, float alpha, float beta) : ta_(ta), tb_(tb), alpha_(alpha), beta_(beta) {}
+  GemmKernel(bool ta, bool tb, float alpha, float beta, FusedActivation fa)
+      : ta_(ta), tb_(tb), alpha_(alpha), beta_(beta), fa_(fa) {}
 
   Status infer(OpContext& ctx) override {
     PETREL_RETURN_IF_ERROR(check_tensor_inputs(ctx, 2, 3));
@@ -20,6 +22,7 @@ class GemmKernel final : public Kernel {
       default: return ctx.unsupported_error("dtype " + std::string(dtype_name(a.dtype)));
     }
     if (a.rank() != 2 || b.rank() != 2) return ctx.error("A and B must be 2-D");
+    PETREL_RETURN_IF_ERROR(check_fused_activation(ctx, fa_, a.dtype));
     const int64_t M = ta_ ? a.shape[1] : a.shape[0], K = ta_ ? a.shape[0] : a.shape[1];
     const int64_t KB = tb_ ? b.shape[1] : b.shape[0], N = tb_ ? b.shape[0] : b.shape[1];
     if (K != KB)
@@ -52,7 +55,7 @@ class GemmKernel final : public Kernel {
       crs = cs[0] == 1 ? 0 : cs[1];
       ccs = cs[1] == 1 ? 0 : 1;
     }
-    return dispatch_all_numeric(a.dtype, [&](auto tag) {
+    PETREL_RETURN_IF_ERROR(dispatch_all_numeric(a.dtype, [&](auto tag) {
       using T = typename decltype(tag)::type;
       const MatView<T> A{a.as<T>(), ta_ ? 1 : K, ta_ ? M : 1};
       const MatView<T> B{b.as<T>(), tb_ ? 1 : N, tb_ ? K : 1};
@@ -79,12 +82,15 @@ class GemmKernel final : public Kernel {
           }
       }
       return Status::ok();
-    });
+    }));
+    apply_fused_activation(fa_, y, ctx.pool);
+    return Status::ok();
   }
 
  private:
   bool ta_, tb_;
   float alpha_, beta_;
+  FusedActivation fa_;
 };
 
 }  // namespace
@@ -94,7 +100,8 @@ Result<std::unique_ptr<Kernel>> make_gemm(const Node& n) {
   PETREL_ASSIGN_OR_RETURN(int64_t tb, attr_int(n, "transB", 0));
   PETREL_ASSIGN_OR_RETURN(float alpha, attr_float(n, "alpha", 1.f));
   PETREL_ASSIGN_OR_RETURN(float beta, attr_float(n, "beta", 1.f));
-  return std::unique_ptr<Kernel>(new GemmKernel(ta != 0, tb != 0, alpha, beta));
+  PETREL_ASSIGN_OR_RETURN(FusedActivation fa, FusedActivation::from_node(n));
+  return std::unique_ptr<Kernel>(new GemmKernel(ta != 0, tb != 0, alpha, beta, fa));
 }
 
 }  // namespace petrel::ref

@@ -1,7 +1,9 @@
-// MatMul (numpy semantics: batched broadcasting, 1-D operands), MatMulInteger, QLinearMatMul.
+// MatMul (numpy semantics: batched broadcasting, 1-D operands), petrel.FusedMatMul (MatMul, then
+// + bias[N], then the fused activation), MatMulInteger, QLinearMatMul.
 #include <algorithm>
 #include <cmath>
 
+#include "kernels/reference/fused_act.hpp"
 #include "kernels/reference/input_checks.hpp"
 #include "kernels/reference/math_gemm.hpp"
 #include "kernels/reference/math_quant.hpp"
@@ -74,16 +76,28 @@ bool matmul_dtype_ok(DataType t) {
   }
 }
 
+// MatMul, and with `fused` petrel.FusedMatMul (inputs A, B, optional bias [N]). Both honour a
+// fused activation (core/fused_activation.hpp).
 class MatMulKernel final : public Kernel {
  public:
+  MatMulKernel(FusedActivation fa, bool fused) : fa_(fa), fused_(fused) {}
+
   Status infer(OpContext& ctx) override {
-    PETREL_RETURN_IF_ERROR(check_tensor_inputs(ctx, 2, 2));
+    PETREL_RETURN_IF_ERROR(check_tensor_inputs(ctx, 2, fused_ ? 3 : 2));
     const Tensor& a = ctx.input(0);
     const Tensor& b = ctx.input(1);
     if (a.dtype != b.dtype) return ctx.error("A and B must have the same type");
     if (!matmul_dtype_ok(a.dtype)) return ctx.unsupported_error("dtype " + std::string(dtype_name(a.dtype)));
     MatMulDims d;
     PETREL_RETURN_IF_ERROR(matmul_dims(ctx, a.shape, b.shape, d));
+    if (ctx.has_input(2)) {
+      const Tensor& bias = ctx.input(2);
+      if (b.rank() < 2) return ctx.error("a bias needs B of rank >= 2");
+      if (bias.dtype != a.dtype || bias.rank() != 1 || bias.shape[0] != d.N)
+        return ctx.error("bias must be 1-D with N = " + std::to_string(d.N) + " elements of A's dtype, got " +
+                         std::string(dtype_name(bias.dtype)) + shape_to_string(bias.shape));
+    }
+    PETREL_RETURN_IF_ERROR(check_fused_activation(ctx, fa_, a.dtype));
     return ctx.set_output(0, a.dtype, d.out);
   }
   Status compute(OpContext& ctx) override {
@@ -92,7 +106,7 @@ class MatMulKernel final : public Kernel {
     Tensor& c = ctx.output(0);
     MatMulDims d;
     PETREL_RETURN_IF_ERROR(matmul_dims(ctx, a.shape, b.shape, d));
-    return dispatch_all_numeric(a.dtype, [&](auto tag) {
+    PETREL_RETURN_IF_ERROR(dispatch_all_numeric(a.dtype, [&](auto tag) {
       using T = typename decltype(tag)::type;
       const T* ap = a.as<T>();
       const T* bp = b.as<T>();
@@ -104,9 +118,25 @@ class MatMulKernel final : public Kernel {
           gemm_any<T>(d.M, d.N, d.K, {ap + ao, d.K, 1}, {bp + bo, d.N, 1}, cp + co, d.N);
         });
       }
+      if (ctx.has_input(2) && d.N > 0) {
+        const T* bias = ctx.input(2).as<T>();
+        const int64_t rows = c.numel() / d.N;
+        for (int64_t r = 0; r < rows; ++r)
+          for (int64_t n = 0; n < d.N; ++n) {
+            T& v = cp[r * d.N + n];
+            if constexpr (std::is_integral_v<T>) v = T(v + bias[n]);
+            else v = store<T>(load(v) + load(bias[n]));
+          }
+      }
       return Status::ok();
-    });
+    }));
+    apply_fused_activation(fa_, c, ctx.pool);
+    return Status::ok();
   }
+
+ private:
+  FusedActivation fa_;
+  bool fused_;
 };
 
 // ---- integer products -------------------------------------------------------------------
@@ -246,7 +276,14 @@ class QLinearMatMulKernel final : public Kernel {
 
 }  // namespace
 
-Result<std::unique_ptr<Kernel>> make_matmul(const Node&) { return std::unique_ptr<Kernel>(new MatMulKernel()); }
+Result<std::unique_ptr<Kernel>> make_matmul(const Node& n) {
+  PETREL_ASSIGN_OR_RETURN(FusedActivation fa, FusedActivation::from_node(n));
+  return std::unique_ptr<Kernel>(new MatMulKernel(fa, false));
+}
+Result<std::unique_ptr<Kernel>> make_fused_matmul(const Node& n) {
+  PETREL_ASSIGN_OR_RETURN(FusedActivation fa, FusedActivation::from_node(n));
+  return std::unique_ptr<Kernel>(new MatMulKernel(fa, true));
+}
 Result<std::unique_ptr<Kernel>> make_matmul_integer(const Node&) {
   return std::unique_ptr<Kernel>(new MatMulIntegerKernel());
 }

@@ -6,6 +6,7 @@
 #include <memory>
 #include <vector>
 
+#include "kernels/reference/fused_act.hpp"
 #include "kernels/reference/nn_common.hpp"
 #include "kernels/reference/nn_conv.hpp"
 #include "kernels/reference/nn_im2col.hpp"
@@ -104,7 +105,7 @@ void conv_group(const T* x, const ComputeType<T>* wg, ComputeType<T>* yg, int64_
 
 class ConvKernel final : public Kernel {
  public:
-  explicit ConvKernel(WindowAttrs a) : a_(std::move(a)) {}
+  ConvKernel(WindowAttrs a, FusedActivation fa) : a_(std::move(a)), fa_(fa) {}
 
   Status infer(OpContext& ctx) override {
     PETREL_RETURN_IF_ERROR(require_inputs(ctx, 2));
@@ -117,6 +118,7 @@ class ConvKernel final : public Kernel {
     Shape ys;
     PETREL_RETURN_IF_ERROR(infer_conv_shapes(ctx, a_, x, w, win, ys));
     if (win.rank > 3) return ctx.unsupported_error("Conv with more than 3 spatial dimensions");
+    PETREL_RETURN_IF_ERROR(check_fused_activation(ctx, fa_, x.dtype));
     if (ctx.has_input(2)) {
       const Tensor& b = ctx.input(2);
       if (b.dtype != x.dtype || b.rank() != 1 || b.shape[0] != w.shape[0]) return ctx.error("B must be a 1-D tensor of M elements with X's dtype");
@@ -206,9 +208,11 @@ class ConvKernel final : public Kernel {
           for (int64_t i = 0; i < out_size; ++i) row[i] = store<T>(load(row[i]) + bv);
         }
     }
+    apply_fused_activation(fa_, y, ctx.pool);
   }
 
   WindowAttrs a_;
+  FusedActivation fa_;
 };
 
 }  // namespace
@@ -220,7 +224,8 @@ namespace petrel::ref {
 Result<std::unique_ptr<Kernel>> make_conv(const Node& n) {
   nn::WindowAttrs a;
   PETREL_RETURN_IF_ERROR(nn::parse_window_attrs(n, a));
-  return std::unique_ptr<Kernel>(new nn::ConvKernel(std::move(a)));
+  PETREL_ASSIGN_OR_RETURN(FusedActivation fa, FusedActivation::from_node(n));
+  return std::unique_ptr<Kernel>(new nn::ConvKernel(std::move(a), fa));
 }
 
 }  // namespace petrel::ref

@@ -4,6 +4,7 @@
 #include <memory>
 #include <vector>
 
+#include "kernels/reference/fused_act.hpp"
 #include "kernels/reference/nn_common.hpp"
 #include "kernels/reference/nn_gemm.hpp"
 #include "kernels/reference/nn_window.hpp"
@@ -17,8 +18,8 @@ struct TransposeGeom {
 
 class ConvTransposeKernel final : public Kernel {
  public:
-  ConvTransposeKernel(WindowAttrs a, std::vector<int64_t> output_padding, std::vector<int64_t> output_shape)
-      : a_(std::move(a)), output_padding_(std::move(output_padding)), output_shape_(std::move(output_shape)) {}
+  ConvTransposeKernel(WindowAttrs a, std::vector<int64_t> output_padding, std::vector<int64_t> output_shape, FusedActivation fa)
+      : a_(std::move(a)), output_padding_(std::move(output_padding)), output_shape_(std::move(output_shape)), fa_(fa) {}
 
   Status infer(OpContext& ctx) override {
     PETREL_RETURN_IF_ERROR(require_inputs(ctx, 2));
@@ -27,6 +28,7 @@ class ConvTransposeKernel final : public Kernel {
     if ((x.dtype != DataType::kFloat && x.dtype != DataType::kDouble && x.dtype != DataType::kFloat16) ||
         w.dtype != x.dtype)
       return ctx.error("X and W must have the same dtype (float16, float or double)");
+    PETREL_RETURN_IF_ERROR(check_fused_activation(ctx, fa_, x.dtype));
     TransposeGeom g;
     PETREL_RETURN_IF_ERROR(geometry(ctx, g));
     const int64_t M = w.shape[1] * a_.group;
@@ -165,10 +167,12 @@ class ConvTransposeKernel final : public Kernel {
         for (int64_t i = 0; i < out_size; ++i) yrow[i] = store<T>(arow[i] + bv);
       }
     }
+    apply_fused_activation(fa_, y, ctx.pool);
   }
 
   WindowAttrs a_;
   std::vector<int64_t> output_padding_, output_shape_;
+  FusedActivation fa_;
 };
 
 }  // namespace
@@ -185,7 +189,8 @@ Result<std::unique_ptr<Kernel>> make_conv_transpose(const Node& n) {
     if (p < 0) return invalid_model(n.label() + ": output_padding must be non-negative");
   for (int64_t s : output_shape)
     if (s < 0) return invalid_model(n.label() + ": output_shape must be non-negative");
-  return std::unique_ptr<Kernel>(new nn::ConvTransposeKernel(std::move(a), std::move(output_padding), std::move(output_shape)));
+  PETREL_ASSIGN_OR_RETURN(FusedActivation fa, FusedActivation::from_node(n));
+  return std::unique_ptr<Kernel>(new nn::ConvTransposeKernel(std::move(a), std::move(output_padding), std::move(output_shape), fa));
 }
 
 }  // namespace petrel::ref

@@ -283,7 +283,7 @@ Node make_node(std::string_view domain, std::string_view op, int n_in, int n_out
 }
 
 KernelFactory find_any_domain(std::string_view op, std::string_view& domain) {
-  for (std::string_view d : {"", "ai.onnx.preview.training", "ai.onnx.ml", "com.microsoft"}) {
+  for (std::string_view d : {"", "ai.onnx.preview.training", "ai.onnx.ml", "com.microsoft", "petrel"}) {
     if (KernelFactory f = ref::find_kernel(d, op)) { domain = d; return f; }
   }
   return nullptr;

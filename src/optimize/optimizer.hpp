@@ -1,0 +1,55 @@
+// The graph optimizer: runs passes to a fixpoint over a graph, applying their patches and
+// verifying the result (see docs/architecture.md, "Optimizer").
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/graph.hpp"
+#include "optimize/pass.hpp"
+
+namespace petrel::opt {
+
+struct RuleCount {
+  std::string pass, rule;
+  int count = 0;
+};
+
+struct OptimizeStats {
+  int nodes_before = 0, nodes_after = 0;
+  int iterations = 0;
+  std::vector<RuleCount> counts;      // in the order rules first fired
+  std::vector<std::string> rejected;  // patches dropped because the result failed verification
+  void add(const std::string& pass, const std::string& rule, int n = 1);
+  int count(const std::string& pass) const;  // all rules of one pass
+};
+
+struct OptimizeOptions {
+  int max_iterations = 8;  // rounds over the pass list; a round that changes nothing ends early
+};
+
+class PassManager {
+ public:
+  void add(std::unique_ptr<Pass> p) { passes_.push_back(std::move(p)); }
+  // Rewrites `g` in place. `g` is only ever replaced by a verified graph, so on any error it is
+  // left valid (possibly partly optimized).
+  Status run(Graph& g, const OptimizeOptions& options, OptimizeStats* stats);
+
+ private:
+  std::vector<std::unique_ptr<Pass>> passes_;
+};
+
+// The default pass list over `g`.
+Status optimize_graph(Graph& g, OptimizeStats* stats = nullptr, const OptimizeOptions& options = {});
+
+// Checks the invariants every pass must keep: nodes topologically sorted, every input defined
+// (graph input, constant, outer value or an earlier node's output), no value defined twice,
+// every graph output defined.
+Status verify_graph(const Graph& g);
+
+// Applies the patches of `list` whose indices are in `selected` to a copy of `g`, keeps nodes
+// topologically sorted (stable: untouched nodes keep their relative order) and verifies.
+Result<Graph> apply_patches(const Graph& g, const PatchList& list, const std::vector<size_t>& selected);
+
+}  // namespace petrel::opt

@@ -191,7 +191,8 @@ TEST(Xnnpack, ConstantBroadcastsAndSqueezeExcite) {
 TEST(Xnnpack, FusedActivationsOnConvAndGemm) {
   const std::vector<FusedActivation> acts = {
       {Activation::kRelu, 0, 0}, {Activation::kClip, -0.5f, 0.25f}, {Activation::kLeakyRelu, 0.1f, 0},
-      {Activation::kSigmoid, 0, 0}, {Activation::kHardSwish, 0, 0}, {Activation::kSwish, 0, 0}};
+      {Activation::kSigmoid, 0, 0}, {Activation::kHardSwish, 0, 0}, {Activation::kSwish, 0, 0},
+      {Activation::kHardSigmoid, 0.2f, 0.45f}, {Activation::kClip, -INFINITY, 0.5f}};
   for (const FusedActivation& fa : acts) {
     Builder b;
     ValueId x = b.input("x");

@@ -32,7 +32,7 @@ bool activation_ok(const Node& n) {
   if (!fa) return false;
   switch (fa.value().kind) {
     case Activation::kNone: case Activation::kRelu: case Activation::kClip: case Activation::kLeakyRelu:
-    case Activation::kSigmoid: case Activation::kHardSwish: case Activation::kSwish:
+    case Activation::kSigmoid: case Activation::kHardSigmoid: case Activation::kHardSwish: case Activation::kSwish:
       return true;
     default:
       return false;

@@ -120,8 +120,20 @@ struct Builder {
         PETREL_RETURN_IF_ERROR(ok(xnn_define_sigmoid(sg, raw, sig, 0), n));
         return ok(xnn_define_multiply2(sg, -kInf, kInf, raw, sig, outid, 0), n);
       }
+      case Activation::kHardSigmoid: return hard_sigmoid(n, fa.p0, fa.p1, raw, outid, s);
       default: return fail(n, std::string("fused activation ") + fa.name() + " is not supported by XNNPACK");
     }
+  }
+  // clamp(alpha * x + beta, 0, 1) as a multiply and a clamped add of scalar constants.
+  Status hard_sigmoid(const Node& n, float alpha, float beta, uint32_t x, uint32_t y, const Shape& s) {
+    float* ab = own(2);
+    ab[0] = alpha, ab[1] = beta;
+    const std::vector<size_t> one(s.size(), 1);
+    PETREL_ASSIGN_OR_RETURN(uint32_t a, define(one, ab, XNN_INVALID_VALUE_ID, 0));
+    PETREL_ASSIGN_OR_RETURN(uint32_t b, define(one, ab + 1, XNN_INVALID_VALUE_ID, 0));
+    PETREL_ASSIGN_OR_RETURN(uint32_t t, temp(s));
+    PETREL_RETURN_IF_ERROR(ok(xnn_define_multiply2(sg, -kInf, kInf, x, a, t, 0), n));
+    return ok(xnn_define_add2(sg, 0.0f, 1.0f, t, b, y, 0), n);
   }
   Status ok(xnn_status st, const Node& n) const {
     return st == xnn_status_success ? Status::ok() : fail(n, "XNNPACK rejected the node (status " + std::to_string(int(st)) + ")");
@@ -321,17 +333,10 @@ struct Builder {
       return ok(xnn_define_clamp(sg, lo, hi, x, y, 0), n);
     }
     if (op == "Sigmoid") return ok(xnn_define_sigmoid(sg, x, y, 0), n);
-    if (op == "HardSigmoid") {  // clamp(alpha * x + beta, 0, 1)
+    if (op == "HardSigmoid") {
       PETREL_ASSIGN_OR_RETURN(float alpha, ref::attr_float(n, "alpha", 0.2f));
       PETREL_ASSIGN_OR_RETURN(float beta, ref::attr_float(n, "beta", 0.5f));
-      float* ab = own(2);
-      ab[0] = alpha, ab[1] = beta;
-      const std::vector<size_t> one(shape(n.outputs[0]).size(), 1);
-      PETREL_ASSIGN_OR_RETURN(uint32_t a, define(one, ab, XNN_INVALID_VALUE_ID, 0));
-      PETREL_ASSIGN_OR_RETURN(uint32_t b, define(one, ab + 1, XNN_INVALID_VALUE_ID, 0));
-      PETREL_ASSIGN_OR_RETURN(uint32_t t, temp(shape(n.outputs[0])));
-      PETREL_RETURN_IF_ERROR(ok(xnn_define_multiply2(sg, -kInf, kInf, x, a, t, 0), n));
-      return ok(xnn_define_add2(sg, 0.0f, 1.0f, t, b, y, 0), n);
+      return hard_sigmoid(n, alpha, beta, x, y, shape(n.outputs[0]));
     }
     if (op == "Flatten") {  // claimed only after a global pooling: [N,C,1,1] is the same bytes in NHWC
       const Shape& in = shape(n.inputs[0]);

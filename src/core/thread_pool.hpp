@@ -1,7 +1,12 @@
 // One pool of worker threads per session. parallel_for splits a range into chunks that the
-// calling thread and the workers take from a shared counter. Between jobs, workers block on a
-// condition variable: nothing spins once a run ends (spinning costs battery and starves other
-// processes on small devices). parallel_for allocates nothing.
+// calling thread and the workers share. Between jobs, workers sleep: nothing spins once a run
+// ends (spinning costs battery and starves other processes on small devices). parallel_for
+// allocates nothing.
+//
+// Where the build has pthreadpool (Debian libpthreadpool-dev, which XNNPACK runs on), the pool
+// *is* a pthreadpool, so that our kernels and XNNPACK share one set of threads; every job is
+// issued with PTHREADPOOL_FLAG_YIELD_WORKERS (workers sleep on a futex right after it).
+// Otherwise it is a small pool of std::threads blocking on a condition variable.
 #pragma once
 
 #include <atomic>
@@ -22,7 +27,9 @@ class ThreadPool {
   ThreadPool(const ThreadPool&) = delete;
   ThreadPool& operator=(const ThreadPool&) = delete;
 
-  int size() const { return int(workers_.size()) + 1; }
+  int size() const { return threads_; }
+  // The pthreadpool_t behind this pool (null when single-threaded or built without it).
+  void* native_handle() const { return native_; }
 
   // Calls f(begin, end) on disjoint chunks covering [0, n), each at least `grain` long (except
   // the last), and returns when all are done. Not reentrant: call it from one thread at a time.
@@ -30,7 +37,7 @@ class ThreadPool {
   void parallel_for(int64_t n, int64_t grain, F&& f) {
     if (n <= 0) return;
     if (grain < 1) grain = 1;
-    if (workers_.empty() || n <= grain) {
+    if (threads_ <= 1 || n <= grain) {
       f(int64_t(0), n);
       return;
     }
@@ -44,6 +51,8 @@ class ThreadPool {
   void work_chunks();
   void worker_loop();
 
+  int threads_ = 1;
+  void* native_ = nullptr;  // pthreadpool_t
   std::vector<std::thread> workers_;
   std::mutex mu_;
   std::condition_variable wake_, done_;

@@ -497,7 +497,8 @@ Result<std::unique_ptr<Lowered>> lower(const Graph& sub, const std::vector<Shape
       st.externals.emplace_back(e.first, v);
     }
     for (size_t i = runs[r].first; i < runs[r].second; ++i) PETREL_RETURN_IF_ERROR(b.node(sub.nodes[i]));
-    const xnn_status cs = xnn_create_runtime_v2(b.sg, pool, 0, &st.runtime);
+    // YIELD_WORKERS: the pool's threads sleep as soon as the stage is done (no spinning).
+    const xnn_status cs = xnn_create_runtime_v2(b.sg, pool, XNN_FLAG_YIELD_WORKERS, &st.runtime);
     // XNNPACK now holds packed copies: the re-laid-out filters go with the builder.
     packed_sources.insert(packed_sources.end(), b.packed_sources.begin(), b.packed_sources.end());
     if (cs != xnn_status_success) return unsupported("XNNPACK: cannot create the runtime");

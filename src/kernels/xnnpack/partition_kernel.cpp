@@ -17,14 +17,16 @@
 namespace petrel::xnnpack {
 namespace {
 
-// One pthreadpool per thread count, shared by every partition of every session in the process.
-pthreadpool_t shared_pool(int threads) {
-  if (threads <= 1) return nullptr;
+// The session's pool when it is a pthreadpool (one set of threads for the whole session);
+// otherwise one pthreadpool per thread count, shared by the process.
+pthreadpool_t pool_of(ThreadPool* tp) {
+  if (tp == nullptr || tp->size() <= 1) return nullptr;
+  if (tp->native_handle() != nullptr) return static_cast<pthreadpool_t>(tp->native_handle());
   static std::mutex mu;
   static std::map<int, pthreadpool_t> pools;
   std::lock_guard<std::mutex> lock(mu);
-  auto& p = pools[threads];
-  if (p == nullptr) p = pthreadpool_create(size_t(threads));
+  auto& p = pools[tp->size()];
+  if (p == nullptr) p = pthreadpool_create(size_t(tp->size()));
   return p;
 }
 
@@ -65,8 +67,8 @@ class PartitionKernel final : public Kernel {
 
   Status compute(OpContext& ctx) override {
     const Graph& s = *sub_;
-    const int threads = ctx.pool ? ctx.pool->size() : 1;
-    if (!built_ || threads != built_threads_ || !same_input_shapes(ctx)) PETREL_RETURN_IF_ERROR(build(ctx, threads));
+    pthreadpool_t pool = pool_of(ctx.pool);
+    if (!built_ || pool != built_pool_ || !same_input_shapes(ctx)) PETREL_RETURN_IF_ERROR(build(ctx, pool));
     if (low_ == nullptr) return compute_reference(ctx);
     for (size_t i = 0; i < s.inputs.size(); ++i) {
       const Tensor& t = ctx.input(int(i));
@@ -111,10 +113,10 @@ class PartitionKernel final : public Kernel {
     return true;
   }
 
-  Status build(OpContext& ctx, int threads) {
+  Status build(OpContext& ctx, pthreadpool_t pool) {
     const Graph& s = *sub_;
     built_ = true;
-    built_threads_ = threads;
+    built_pool_ = pool;
     built_shapes_.clear();
     for (size_t i = 0; i < s.inputs.size(); ++i) built_shapes_.push_back(ctx.input(int(i)).shape);
     low_.reset();
@@ -131,7 +133,7 @@ class PartitionKernel final : public Kernel {
       why_ = "a value is not float32";
       return Status::ok();
     }
-    auto low = lower(s, shapes, shared_pool(threads));
+    auto low = lower(s, shapes, pool);
     if (!low) {
       why_ = low.status().message();
       return Status::ok();
@@ -207,7 +209,7 @@ class PartitionKernel final : public Kernel {
   std::vector<std::unique_ptr<Kernel>> ref_;
   std::vector<Value> vals_;
   bool built_ = false;
-  int built_threads_ = 0;
+  pthreadpool_t built_pool_ = nullptr;
   std::vector<Shape> built_shapes_;
   std::unique_ptr<Lowered> low_;
   std::string why_;

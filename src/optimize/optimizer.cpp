@@ -103,6 +103,7 @@ std::vector<std::unique_ptr<Pass>> default_passes() {
   v.push_back(make_layer_norm_fusion_pass());
   v.push_back(make_gelu_fusion_pass());
   v.push_back(make_hard_swish_pass());
+  v.push_back(make_channel_shuffle_pass());
   v.push_back(make_bias_fusion_pass());
   v.push_back(make_activation_fusion_pass());
   v.push_back(make_dead_node_pass());

@@ -25,6 +25,7 @@ std::unique_ptr<Pass> make_conv_bn_pass();              // Conv + BatchNormaliza
 std::unique_ptr<Pass> make_gelu_fusion_pass();          // erf / tanh GELU patterns -> Gelu
 std::unique_ptr<Pass> make_layer_norm_fusion_pass();    // mean/var pattern -> LayerNormalization
 std::unique_ptr<Pass> make_hard_swish_pass();           // HardSigmoid(x)·x -> HardSwish
+std::unique_ptr<Pass> make_channel_shuffle_pass();      // Reshape-Transpose-Reshape shuffle -> petrel.ChannelShuffle
 std::unique_ptr<Pass> make_bias_fusion_pass();          // MatMul + Add(bias) -> petrel.FusedMatMul
 std::unique_ptr<Pass> make_activation_fusion_pass();    // Conv/Gemm/MatMul + activation
 

@@ -257,6 +257,32 @@ TEST(Xnnpack, FireModulesConcatInsideOnePartition) {
   expect_same(b, {random_tensor({2, 8, 13, 11}, 17)});
 }
 
+TEST(Xnnpack, ShuffleNetUnitsStayInOnePartition) {
+  // ShuffleNet v2 units: split the channels in halves (Slice), convolve one half (1x1, depthwise
+  // 3x3, 1x1), Concat, ChannelShuffle (all three native between XNNPACK stages, on NHWC data).
+  Builder b;
+  ValueId x = b.input("x");
+  ValueId y = b.node("Relu", {b.node("Conv", {x, b.weights({34, 5, 1, 1}), b.weights({34})})});
+  auto i64 = [&](int64_t v) {
+    Tensor t = Tensor::allocate(DataType::kInt64, {1}).value();
+    t.as<int64_t>()[0] = v;
+    return b.constant(std::move(t));
+  };
+  for (int u = 0; u < 2; ++u) {
+    ValueId left = b.node("Slice", {y, i64(0), i64(17), i64(1)});
+    ValueId right = b.node("Slice", {y, i64(17), i64(34), i64(-3), i64(1)});  // axis -3 = C
+    ValueId r = b.node("Relu", {b.node("Conv", {right, b.weights({17, 17, 1, 1}), b.weights({17})})});
+    r = b.node("Conv", {r, b.weights({17, 1, 3, 3}), b.weights({17})}, {ai("group", 17), ais("pads", {1, 1, 1, 1})});
+    r = b.node("Relu", {b.node("Conv", {r, b.weights({17, 17, 1, 1}), b.weights({17})})});
+    const ValueId cat = b.node("Concat", {left, r}, {ai("axis", 1)});
+    y = b.node("ChannelShuffle", {cat}, {ai("groups", 2)});
+    b.g->nodes.back().domain = "petrel";
+  }
+  b.output(y);
+  expect_same(b, {random_tensor({2, 5, 9, 7}, 23)});
+  expect_same(b, {random_tensor({1, 5, 16, 16}, 29)}, 1, 2);
+}
+
 TEST(Xnnpack, UnsupportedShapeFallsBackToReference) {
   // Padded average pooling is not lowered (divisor conventions differ): the whole partition
   // runs on the reference kernels and must still be exact.

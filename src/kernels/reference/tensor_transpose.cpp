@@ -109,7 +109,44 @@ class BlockKernel : public Kernel {
   int64_t b_;
 };
 
+// petrel.ChannelShuffle{groups = g} on [N, C, H, W]: what ShuffleNet writes as
+// Reshape [N, g, C/g, H, W] -> Transpose [0, 2, 1, 3, 4] -> Reshape [N, C, H, W]
+// (the optimizer's channel_shuffle pass). Output channel j*g + i is input channel i*(C/g) + j.
+class ChannelShuffleKernel : public Kernel {
+ public:
+  explicit ChannelShuffleKernel(int64_t g) : g_(g) {}
+  Status infer(OpContext& ctx) override {
+    PETREL_RETURN_IF_ERROR(check_tensor_inputs(ctx, 1, 1));
+    const Tensor& x = ctx.input(0);
+    if (x.rank() != 4) return ctx.error("input must be 4-D (NCHW)");
+    if (x.shape[1] % g_) return ctx.error("channels " + std::to_string(x.shape[1]) + " not divisible by groups " + std::to_string(g_));
+    return ctx.set_output(0, x.dtype, x.shape);
+  }
+  Status compute(OpContext& ctx) override {
+    const Tensor& x = ctx.input(0);
+    const int64_t n = x.shape[0], c = x.shape[1], hw = x.shape[2] * x.shape[3];
+    // As a 4-D view [N, C/g, g, HW]: output index (n, j, i, p) reads input (n, i, j, p).
+    // Member scratch: steady-state runs allocate nothing.
+    view_.resize(4);
+    st_.resize(4);
+    view_[0] = n, view_[1] = c / g_, view_[2] = g_, view_[3] = hw;
+    st_[0] = c * hw, st_[1] = hw, st_[2] = (c / g_) * hw, st_[3] = 1;
+    return copy_view(ctx, view_, st_);
+  }
+
+ private:
+  int64_t g_;
+  Shape view_;
+  std::vector<int64_t> st_;
+};
+
 }  // namespace
+
+Result<std::unique_ptr<Kernel>> make_channel_shuffle(const Node& n) {
+  PETREL_ASSIGN_OR_RETURN(int64_t g, attr_int_required(n, "groups"));
+  if (g <= 0 || g > (int64_t(1) << 20)) return invalid_model(n.label() + ": groups must be positive");
+  return std::unique_ptr<Kernel>(new ChannelShuffleKernel(g));
+}
 
 Result<std::unique_ptr<Kernel>> make_transpose(const Node& n) {
   PETREL_ASSIGN_OR_RETURN(auto perm, attr_ints(n, "perm"));

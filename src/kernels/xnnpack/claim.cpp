@@ -48,7 +48,7 @@ bool is_heavy(const Node& n) {
 
 bool claims(const Node& n, const Graph& g, const std::vector<bool>& is_float) {
   if (!n.implicit_inputs.empty() || n.inputs.empty() || n.outputs.empty()) return false;
-  if (!(n.domain.empty() || (n.domain == "petrel" && n.op_type == "FusedMatMul"))) return false;
+  if (!(n.domain.empty() || (n.domain == "petrel" && (n.op_type == "FusedMatMul" || n.op_type == "ChannelShuffle")))) return false;
   if (is_float.empty() || !is_float[0]) return false;
   for (size_t i = 1; i < n.outputs.size(); ++i)
     if (n.outputs[i] != kNoValue) return false;  // MaxPool indices, Dropout mask, ...
@@ -90,6 +90,17 @@ bool claims(const Node& n, const Graph& g, const std::vector<bool>& is_float) {
     for (size_t i = 1; i < is_float.size(); ++i)
       if (!is_float[i] || g.constant(n.inputs[i]) != nullptr) return false;
     return g.constant(n.inputs[0]) == nullptr && n.attr("axis") != nullptr;
+  }
+  if (op == "ChannelShuffle") return true;  // native, on NHWC buffers (lowering checks the shape)
+  if (op == "Slice") {  // native: one axis, step 1, constant parameters
+    if (n.inputs.size() < 3 || n.inputs.size() > 5) return false;
+    for (size_t i = 1; i < n.inputs.size(); ++i) {
+      const Tensor* t = n.inputs[i] == kNoValue ? nullptr : g.constant(n.inputs[i]);
+      if (t == nullptr || t->numel() != 1) return false;
+      auto v = tensor_to_int64s(*t);
+      if (!v || (i == 4 && v.value()[0] != 1)) return false;
+    }
+    return true;
   }
   if (op == "Clip") return absent_or_const_float(g, n, 1) && absent_or_const_float(g, n, 2);
   if (op == "Add" || op == "Mul" || op == "Sub" || op == "Div" || op == "Max" || op == "Min")

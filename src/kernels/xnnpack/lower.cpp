@@ -395,37 +395,112 @@ Lowered::~Lowered() {
     if (st.runtime != nullptr) xnn_delete_runtime(st.runtime);
 }
 
-bool is_native(const Node& n) { return n.op_type == "Concat"; }
-
-// NHWC dims and the axis a rank-4 ONNX (NCHW) axis becomes.
-static int64_t nhwc_axis(int64_t axis, size_t rank) {
-  if (axis < 0) axis += int64_t(rank);
-  if (rank != 4) return axis;
-  static const int64_t map[4] = {0, 3, 1, 2};
-  return map[axis];
+bool is_native(const Node& n) {
+  return n.op_type == "Concat" || n.op_type == "Slice" || (n.domain == "petrel" && n.op_type == "ChannelShuffle");
 }
 
-void run_native(const Node& n, const Lowered& low, float* const* addr) {
-  // Concat: along axis a of the (NHWC) dims, each input contributes a contiguous block of
-  // inner(a) elements per outer index.
-  const Shape& os = low.shapes[size_t(n.outputs[0])];
-  auto axis_attr = n.attr("axis");
-  const int64_t a = nhwc_axis(axis_attr ? axis_attr->i : 0, os.size());
-  std::vector<size_t> od = Builder::xdims(os);
-  int64_t outer = 1;
-  for (int64_t d = 0; d < a; ++d) outer *= int64_t(od[size_t(d)]);
-  int64_t out_inner = 1;
-  for (size_t d = size_t(a); d < od.size(); ++d) out_inner *= int64_t(od[d]);
-  float* y = addr[size_t(n.outputs[0])];
-  int64_t at = 0;
-  for (ValueId v : n.inputs) {
-    std::vector<size_t> id = Builder::xdims(low.shapes[size_t(v)]);
-    int64_t inner = 1;
-    for (size_t d = size_t(a); d < id.size(); ++d) inner *= int64_t(id[d]);
-    const float* x = addr[size_t(v)];
-    for (int64_t o = 0; o < outer; ++o) std::memcpy(y + o * out_inner + at, x + o * inner, size_t(inner) * sizeof(float));
-    at += inner;
+namespace {
+
+// Dim d of a value in its partition layout (NHWC for rank 4, as XNNPACK holds it).
+int64_t layout_dim(const Shape& s, size_t d) {
+  static const size_t nhwc[4] = {0, 2, 3, 1};
+  return s.size() == 4 ? s[nhwc[d]] : s[d];
+}
+
+// The layout axis a rank-`rank` ONNX axis becomes (-1 when out of range).
+int64_t layout_axis(int64_t axis, size_t rank) {
+  if (axis < 0) axis += int64_t(rank);
+  if (axis < 0 || axis >= int64_t(rank)) return -1;
+  static const int64_t to_nhwc[4] = {0, 3, 1, 2};
+  return rank == 4 ? to_nhwc[axis] : axis;
+}
+
+// Product of the layout dims [from, to).
+int64_t layout_count(const Shape& s, int64_t from, int64_t to) {
+  int64_t n = 1;
+  for (int64_t d = from; d < to; ++d) n *= layout_dim(s, size_t(d));
+  return n;
+}
+
+// Fixes a native stage's geometry from the (ONNX-layout) shapes; errors for what it can't do.
+Status plan_native(const Graph& sub, const std::vector<Shape>& shapes, const Node& n, Stage& st) {
+  if (n.inputs.empty() || n.outputs.size() != 1 || n.outputs[0] == kNoValue) return unsupported(n.label() + ": native node arity");
+  const Shape& xs = shapes[size_t(n.inputs[0])];
+  const Shape& ys = shapes[size_t(n.outputs[0])];
+  if (n.op_type == "Concat") {
+    auto axis_attr = n.attr("axis");
+    const int64_t a = layout_axis(axis_attr ? axis_attr->i : 0, ys.size());
+    if (a < 0) return unsupported(n.label() + ": axis");
+    st.outer = layout_count(ys, 0, a);
+    st.out_row = layout_count(ys, a, int64_t(ys.size()));
+    return Status::ok();
   }
+  if (n.op_type == "ChannelShuffle") {
+    auto g = n.attr("groups");
+    if (xs.size() != 4 || g == nullptr || g->i <= 0 || xs[1] % g->i != 0) return unsupported(n.label() + ": shape");
+    st.outer = xs[0] * xs[2] * xs[3];
+    st.in_row = xs[1];
+    st.groups = g->i;
+    return Status::ok();
+  }
+  // Slice along one axis, step 1, constant parameters.
+  if (n.inputs.size() < 3 || n.inputs.size() > 5) return unsupported(n.label() + ": arity");
+  std::vector<int64_t> p[4];
+  for (size_t i = 1; i < n.inputs.size(); ++i) {
+    const Tensor* t = n.inputs[i] == kNoValue ? nullptr : sub.constant(n.inputs[i]);
+    if (t == nullptr) return unsupported(n.label() + ": non-constant slice parameters");
+    PETREL_ASSIGN_OR_RETURN(p[i - 1], tensor_to_int64s(*t));
+  }
+  if (p[0].size() != 1 || p[1].size() != 1 || p[2].size() > 1 || p[3].size() > 1) return unsupported(n.label() + ": more than one axis");
+  if (!p[3].empty() && p[3][0] != 1) return unsupported(n.label() + ": step");
+  int64_t axis = p[2].empty() ? 0 : p[2][0];
+  if (axis < 0) axis += int64_t(xs.size());
+  if (axis < 0 || axis >= int64_t(xs.size()) || ys.size() != xs.size()) return unsupported(n.label() + ": axis");
+  const int64_t dim = xs[size_t(axis)];
+  int64_t start = p[0][0];
+  if (start < 0) start += dim;
+  start = std::clamp<int64_t>(start, 0, dim);
+  if (start + ys[size_t(axis)] > dim) return unsupported(n.label() + ": bounds");
+  const int64_t a = layout_axis(axis, xs.size());
+  const int64_t inner = layout_count(xs, a + 1, int64_t(xs.size()));
+  st.outer = layout_count(xs, 0, a);
+  st.in_row = dim * inner;
+  st.out_row = ys[size_t(axis)] * inner;
+  st.offset = start * inner;
+  return Status::ok();
+}
+
+}  // namespace
+
+void run_native(const Stage& st, const Lowered& low, float* const* addr) {
+  const Node& n = *st.native;
+  float* y = addr[size_t(n.outputs[0])];
+  if (n.op_type == "Concat") {
+    // Along the axis, each input contributes a contiguous block of its own row per outer index.
+    int64_t at = 0;
+    for (ValueId v : n.inputs) {
+      const Shape& s = low.shapes[size_t(v)];
+      const int64_t row = layout_count(s, 0, int64_t(s.size())) / std::max<int64_t>(st.outer, 1);
+      const float* x = addr[size_t(v)];
+      for (int64_t o = 0; o < st.outer; ++o) std::memcpy(y + o * st.out_row + at, x + o * row, size_t(row) * sizeof(float));
+      at += row;
+    }
+    return;
+  }
+  const float* x = addr[size_t(n.inputs[0])];
+  if (n.op_type == "ChannelShuffle") {
+    // Per pixel: output channel j*g + i reads input channel i*(C/g) + j.
+    const int64_t c = st.in_row, g = st.groups, b = c / g;
+    for (int64_t o = 0; o < st.outer; ++o) {
+      const float* in = x + o * c;
+      float* out = y + o * c;
+      for (int64_t i = 0; i < g; ++i)
+        for (int64_t j = 0; j < b; ++j) out[j * g + i] = in[i * b + j];
+    }
+    return;
+  }
+  for (int64_t o = 0; o < st.outer; ++o)  // Slice
+    std::memcpy(y + o * st.out_row, x + o * st.in_row + st.offset, size_t(st.out_row) * sizeof(float));
 }
 
 Result<std::unique_ptr<Lowered>> lower(const Graph& sub, const std::vector<Shape>& shapes, pthreadpool_t pool) {
@@ -467,9 +542,14 @@ Result<std::unique_ptr<Lowered>> lower(const Graph& sub, const std::vector<Shape
     Stage st;
     const Node& first = sub.nodes[runs[r].first];
     if (is_native(first)) {
-      for (ValueId v : first.inputs)
+      // Data inputs (all of Concat's, the first of Slice's) come from other stages.
+      const size_t data = first.op_type == "Concat" ? first.inputs.size() : 1;
+      for (size_t i = 0; i < data && i < first.inputs.size(); ++i) {
+        const ValueId v = first.inputs[i];
         if (v == kNoValue || sub.constant(v) != nullptr || shapes[size_t(v)].empty()) return unsupported(first.label() + ": native inputs");
+      }
       st.native = &first;
+      PETREL_RETURN_IF_ERROR(plan_native(sub, shapes, first, st));
       out->stages.push_back(std::move(st));
       continue;
     }

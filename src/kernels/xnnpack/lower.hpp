@@ -20,11 +20,16 @@ bool claims(const Node& n, const Graph& g, const std::vector<bool>& is_float);
 bool is_heavy(const Node& n);
 
 // A partition runs as a sequence of stages: XNNPACK runtimes, and between them the few ops
-// XNNPACK lacks (Concat) run natively on the same NHWC buffers, so no layout change happens
-// inside a partition.
+// this XNNPACK lacks (Concat, a channel Slice, petrel.ChannelShuffle) run natively on the same
+// NHWC buffers, so no layout change happens inside a partition.
 struct Stage {
   xnn_runtime_t runtime = nullptr;  // an XNNPACK stage, or
   const Node* native = nullptr;     // a node run by run_native()
+  // A native stage's copy geometry, fixed at lowering (runs then allocate nothing): rows of
+  // `outer` blocks; Slice copies `block` elements from offset `offset` of each `in_row`;
+  // Concat writes rows of `out_row`; ChannelShuffle shuffles `outer` pixels of `in_row`
+  // channels in `groups` groups.
+  int64_t outer = 0, in_row = 0, out_row = 0, offset = 0, groups = 0;
   std::vector<std::pair<uint32_t, ValueId>> externals;  // XNNPACK external id -> inner value
   std::vector<xnn_external_value> bound;                // pointers of the last setup
 };
@@ -42,7 +47,7 @@ struct Lowered {
 // Is this node run natively between XNNPACK stages (see run_native)?
 bool is_native(const Node& n);
 // Runs a native node; `addr` maps inner values to their NHWC buffers.
-void run_native(const Node& n, const Lowered& low, float* const* addr);
+void run_native(const Stage& st, const Lowered& low, float* const* addr);
 
 // `shapes` are per ValueId of `sub` (ONNX layout, from the reference kernels' shape
 // inference). Returns an error (never crashes) for anything XNNPACK can't take; the caller

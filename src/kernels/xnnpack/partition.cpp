@@ -20,7 +20,7 @@ bool keeps_dtype(const Node& n) {
       "Floor", "Ceil", "Sqrt", "Add", "Mul", "Sub", "Div", "Max", "Min", "Flatten", "Reshape", "Transpose",
       "Squeeze", "Unsqueeze", "Concat", "Split", "Slice", "Softmax", "LayerNormalization", "BatchNormalization",
       "Pad", "Resize", "Identity", "Dropout", "Erf", "Tanh", "Exp", "Pow", "ReduceMean", "Gelu", "Expand", "Tile",
-      "Gather", "Where", "InstanceNormalization", "LRN", "PRelu", "Softplus", "Selu", "Mish"};
+      "Gather", "Where", "InstanceNormalization", "LRN", "PRelu", "Softplus", "Selu", "Mish", "ChannelShuffle"};
   return ops.count(n.op_type) > 0;
 }
 

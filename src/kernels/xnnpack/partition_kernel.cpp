@@ -4,6 +4,7 @@
 // later runs allocate nothing. If lowering fails, the partition's nodes run on the reference
 // kernels (heap outputs; slow but always correct).
 #include <cstdlib>
+#include <cstdio>
 #include <cstring>
 #include <map>
 #include <mutex>
@@ -69,7 +70,13 @@ class PartitionKernel final : public Kernel {
     const Graph& s = *sub_;
     pthreadpool_t pool = pool_of(ctx.pool);
     if (!built_ || pool != built_pool_ || !same_input_shapes(ctx)) PETREL_RETURN_IF_ERROR(build(ctx, pool));
-    if (low_ == nullptr) return compute_reference(ctx);
+    if (low_ == nullptr) {
+      if (!warned_ && std::getenv("PETREL_XNNPACK_VERBOSE") != nullptr) {
+        std::fprintf(stderr, "petrel: %s runs on the reference kernels: %s\n", ctx.node().label().c_str(), why_.c_str());
+        warned_ = true;
+      }
+      return compute_reference(ctx);
+    }
     for (size_t i = 0; i < s.inputs.size(); ++i) {
       const Tensor& t = ctx.input(int(i));
       if (needs_transpose(t.shape)) nchw_to_nhwc(t.as<float>(), in_buf_[i].get(), t.shape);
@@ -79,7 +86,7 @@ class PartitionKernel final : public Kernel {
       addr_[size_t(s.outputs[j])] = out_buf_[j] ? out_buf_[j].get() : ctx.output(int(j)).as<float>();
     for (Stage& st : low_->stages) {
       if (st.native != nullptr) {
-        run_native(*st.native, *low_, addr_.data());
+        run_native(st, *low_, addr_.data());
         continue;
       }
       // Setup only when a buffer moved (in steady state: never): it rebuilds XNNPACK's
@@ -105,6 +112,7 @@ class PartitionKernel final : public Kernel {
   }
 
   const std::string& fallback_reason() const { return why_; }
+  bool warned_ = false;
 
  private:
   bool same_input_shapes(OpContext& ctx) const {

@@ -120,6 +120,7 @@ std::vector<std::vector<Attribute>> attr_sets(std::string_view op) {
   if (op == "BitShift") s.push_back({attr_s("direction", "LEFT")}), s.push_back({attr_s("direction", "RIGHT")});
   if (op == "GroupNormalization") s.push_back({attr_i("num_groups", 1)}), s.push_back({attr_i("num_groups", 2)});
   if (op == "LRN") s.push_back({attr_i("size", 3)});
+  if (op == "ChannelShuffle") s.push_back({attr_i("groups", 2)}), s.push_back({attr_i("groups", 0)});
   if (op == "MaxRoiPool") s.push_back({attr_is("pooled_shape", {1, 1})});
   if (op == "Momentum")
     s.push_back({attr_f("alpha", 0.9f), attr_f("beta", 0.1f), attr_s("mode", "standard"), attr_f("norm_coefficient", 0.f)});

@@ -283,6 +283,14 @@ TEST(Xnnpack, ShuffleNetUnitsStayInOnePartition) {
   expect_same(b, {random_tensor({1, 5, 16, 16}, 29)}, 1, 2);
 }
 
+TEST(Xnnpack, ThreeChannelImageInput) {
+  // A network's input image: C = 3 takes the specialised NCHW -> NHWC interleave.
+  Builder b;
+  ValueId x = b.input("x");
+  b.output(b.node("Conv", {x, b.weights({16, 3, 3, 3}), b.weights({16})}, {ais("strides", {2, 2}), ais("pads", {1, 1, 1, 1})}));
+  expect_same(b, {random_tensor({2, 3, 17, 9}, 31)});
+}
+
 TEST(Xnnpack, UnsupportedShapeFallsBackToReference) {
   // Padded average pooling is not lowered (divisor conventions differ): the whole partition
   // runs on the reference kernels and must still be exact.

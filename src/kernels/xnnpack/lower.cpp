@@ -590,11 +590,24 @@ Result<std::unique_ptr<Lowered>> lower(const Graph& sub, const std::vector<Shape
   return out;
 }
 
+// A network's input image (C = 3): one pass, the channel count known to the compiler.
+template <int64_t C>
+static void interleave_channels(const float* in, float* out, int64_t hw) {
+  const float* planes[C];
+  for (int64_t c = 0; c < C; ++c) planes[c] = in + c * hw;
+  for (int64_t p = 0; p < hw; ++p)
+    for (int64_t c = 0; c < C; ++c) out[p * C + c] = planes[c][p];
+}
+
 void nchw_to_nhwc(const float* src, float* dst, const Shape& s) {
   const int64_t N = s[0], C = s[1], HW = s[2] * s[3];
   for (int64_t n = 0; n < N; ++n) {
     const float* in = src + n * C * HW;
     float* out = dst + n * C * HW;
+    if (C == 3) {
+      interleave_channels<3>(in, out, HW);
+      continue;
+    }
     // Blocks of channels keep both the reads and the writes in cache lines.
     for (int64_t c0 = 0; c0 < C; c0 += 16) {
       const int64_t c1 = std::min(C, c0 + 16);

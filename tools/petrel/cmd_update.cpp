@@ -36,6 +36,7 @@ int cmd_update(const UpdateArgs& a) {
     o.trial_good_needed = a.trial_runs;
     o.download.timeout_ms = a.timeout_ms;
     o.download.retries = a.retries;
+    o.download.max_bytes = a.max_download_bytes;
     auto v = st.install(a.source, o);
     if (!v) return report(v.status());
     if (a.json) std::printf("{\"installed\": \"%s\"}\n", v->c_str());

@@ -76,6 +76,7 @@ struct UpdateArgs {
   std::vector<std::string> trust;
   int64_t trial_runs = 0;
   int timeout_ms = 10000, retries = 5;
+  uint64_t max_download_bytes = 4ull << 30;
   bool json = false;
 };
 int cmd_update(const UpdateArgs& args);

@@ -100,6 +100,7 @@ int main(int argc, char** argv) {
   u_install->add_option("--trial-runs", ua.trial_runs, "Good inferences before the new version is marked good (default 5)");
   u_install->add_option("--timeout-ms", ua.timeout_ms, "Download: connect/read timeout")->capture_default_str();
   u_install->add_option("--retries", ua.retries, "Download: retries with exponential backoff")->capture_default_str();
+  u_install->add_option("--max-download-bytes", ua.max_download_bytes, "Download: refuse anything larger")->capture_default_str();
   add_common(u_install);
   auto* u_status = update->add_subcommand("status", "Active and previous versions, trial state");
   add_common(u_status);

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <sys/file.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -55,6 +56,14 @@ Result<std::string> read_small_file(const std::string& path, size_t max) {
   s.resize(size_t(f.gcount()));
   if (s.size() > max) return out_of_range(path + " is larger than " + std::to_string(max) + " bytes");
   return s;
+}
+
+uint64_t dir_size(const std::string& dir) {
+  uint64_t n = 0;
+  std::error_code ec;
+  for (const auto& e : fs::recursive_directory_iterator(dir, ec))
+    if (e.is_regular_file(ec)) n += e.file_size(ec);
+  return n;
 }
 
 }  // namespace
@@ -139,6 +148,17 @@ Result<std::string> Store::install_locked(const std::string& src, const InstallO
     path = part;
     PETREL_RETURN_IF_ERROR(failpoint("after_download"));
   }
+  // A completed download is used once: whether the install succeeds or is refused (a bad file
+  // must not be "resumed" forever), it is deleted when this returns. Only a crash keeps it.
+  struct DropDownload {
+    const Store* store;
+    bool active;
+    ~DropDownload() {
+      if (!active) return;
+      (void)remove_all(store->dir_ + "/tmp/download.part");
+      (void)remove_all(store->dir_ + "/tmp/download.url");
+    }
+  } drop_download{this, downloaded};
   PETREL_ASSIGN_OR_RETURN(auto source, bundle::FileSource::open(path));
   PETREL_ASSIGN_OR_RETURN(bundle::VerifiedBundle vb, bundle::verify_bundle(*source, opts.trusted));
   PETREL_RETURN_IF_ERROR(failpoint("after_verify"));
@@ -154,6 +174,20 @@ Result<std::string> Store::install_locked(const std::string& src, const InstallO
     if (bundle::compare(v, now) <= 0)
       return invalid_argument("refusing version " + m.version + ": not newer than the active version " + s.active->version +
                               " (use 'petrel update rollback' to go back)");
+  }
+
+  // Refuse early when the model cannot fit (the previous slot's space counts as free: it is
+  // given up below). Writes can still fail later (ENOSPC): that path is handled too.
+  {
+    struct statvfs vfs{};
+    if (::statvfs((dir_ + "/slots").c_str(), &vfs) == 0) {
+      uint64_t free_bytes = uint64_t(vfs.f_bavail) * uint64_t(vfs.f_frsize);
+      if (s.previous) free_bytes += dir_size(dir_ + "/slots/" + s.previous->slot);
+      const uint64_t need = m.model_size + (1u << 20);
+      if (free_bytes < need)
+        return io_error("not enough space in " + dir_ + " for " + m.version + ": need " + std::to_string(need) + " bytes, " +
+                        std::to_string(free_bytes) + " available");
+    }
   }
 
   // Journal: the install starts; the slot kept for rollback is given up to stage into.
@@ -226,10 +260,6 @@ Result<std::string> Store::install_locked(const std::string& src, const InstallO
   st = commit(next);
   if (!st) return fail(st.with_context("switching to " + m.version));
   PETREL_RETURN_IF_ERROR(failpoint("after_switch"));
-  if (downloaded) {
-    (void)remove_all(dir_ + "/tmp/download.part");
-    (void)remove_all(dir_ + "/tmp/download.url");
-  }
   return m.version;
 }
 
@@ -288,10 +318,11 @@ Result<std::string> Store::begin_serving() {
   return slot_model_path(s.active->slot);
 }
 
-Status Store::report_inference(bool ok) {
+Status Store::report_inference(bool ok, const std::string& served_path) {
   PETREL_ASSIGN_OR_RETURN(Lock lock, Lock::take(dir_));
   PETREL_ASSIGN_OR_RETURN(StoreState s, load());
   if (!s.active || s.active->status != "trial") return Status::ok();
+  if (!served_path.empty() && served_path != slot_model_path(s.active->slot)) return Status::ok();  // served an older version
   if (!ok) {
     if (!s.previous) return Status::ok();
     return rollback_locked(s, "", "inference failed while on trial");

@@ -52,8 +52,10 @@ class Store {
   // back), and returns the active model's path.
   Result<std::string> begin_serving();
   // After each inference: good ones count toward marking a trial version good, a bad one rolls
-  // it back. No write when the active version is already good.
-  Status report_inference(bool ok);
+  // it back. No write when the active version is already good. `served_path` (the path
+  // begin_serving returned; empty: the active one) makes reports about a version that has since
+  // been replaced count for nothing.
+  Status report_inference(bool ok, const std::string& served_path = "");
   // The active model's manifest (golden I/O, signature) for a serving process.
   Result<bundle::Manifest> active_manifest() const;
   std::string slot_model_path(const std::string& slot) const;

@@ -64,6 +64,9 @@ expect_in inspect-bundle out "encrypted"
 expect_in inspect-bundle out "not checked"
 check inspect-bundle-trusted 0 "$petrel" inspect b.petrel --trust dev.pub
 expect_in inspect-bundle-trusted out "ops:        6 (Conv, Flatten, Gemm, GlobalAveragePool, MaxPool, Relu)"
+check inspect-bundle-json 0 "$petrel" inspect b.petrel --trust dev.pub --json
+python3 -c 'import json; j = json.load(open("out")); assert j["signature"] == "valid" and j["manifest"]["version"] == "1.0.0" and j["manifest"]["golden"]["inputs"][0]["npy_bytes"] > 0, j' \
+  && pass=$((pass + 1)) || { fail=$((fail + 1)); echo "FAIL inspect-bundle-json"; cat out; }
 check inspect-bundle-untrusted 3 "$petrel" inspect b.petrel --trust other.pub
 check inspect-onnx-still-works 0 "$petrel" inspect "$model"
 

@@ -107,6 +107,15 @@ try:
     check("ignore range", rc == 0, out)
     state["ignore_range"] = False
 
+    # A tampered download is refused and deleted (not "resumed" forever); the good one then installs.
+    good = open(os.path.join(work, "v1.3.0.petrel"), "rb").read()
+    bad = bytearray(good)
+    bad[len(bad) // 2] ^= 1
+    open(os.path.join(work, "tampered.petrel"), "wb").write(bad)
+    rc, out = run("update", "install", f"{base}/tampered.petrel", "--store", os.path.join(work, "s3"), "--trust", "dev.pub")
+    check("tampered download refused", rc != 0 and "signature does not verify" in out, out)
+    check("tampered download deleted", os.listdir(os.path.join(work, "s3", "tmp")) == [], os.listdir(os.path.join(work, "s3", "tmp")))
+
     # Size bound, 404, unreachable server.
     rc, out = run("update", "install", f"{base}/v1.3.0.petrel", "--store", os.path.join(work, "s2"), "--trust", "dev.pub",
                   "--max-download-bytes", "1000")

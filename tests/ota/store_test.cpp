@@ -191,6 +191,18 @@ TEST_F(StoreTest, TrialFailureRollsBack) {
   EXPECT_EQ(store->state()->history.back().event, "rolled-back");
 }
 
+TEST_F(StoreTest, ReportsAboutAReplacedVersionCountForNothing) {
+  auto old_path = store->begin_serving();
+  ASSERT_TRUE(old_path);
+  ASSERT_TRUE(store->install(v2, opts));
+  ASSERT_TRUE(store->report_inference(false, *old_path));  // the 1.0.0 server failing says nothing about 1.1.0
+  EXPECT_EQ(store->state()->active->version, "1.1.0");
+  auto new_path = store->begin_serving();
+  ASSERT_TRUE(new_path);
+  ASSERT_TRUE(store->report_inference(false, *new_path));
+  check_store("1.0.0");
+}
+
 TEST_F(StoreTest, CrashLoopRollsBack) {
   ASSERT_TRUE(store->install(v2, opts));
   for (int i = 0; i < 3; ++i) {

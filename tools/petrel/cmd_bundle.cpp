@@ -95,8 +95,11 @@ int cmd_pack(const PackArgs& a) {
   m.runtime_min = a.runtime_min;
   m.runtime_max = a.runtime_max;
   default_range(m.runtime_min, m.runtime_max);
-  auto model = onnx::load_model(a.model);
-  if (!model) return report(model.status());
+  // A bundle carries one file: weights in external data files would be missing on the device.
+  onnx::LoadOptions lo;
+  lo.allow_external_data = false;
+  auto model = onnx::load_model(a.model, lo);
+  if (!model) return report(model.status().with_context("packing " + a.model + " (a bundle carries the model file only: external data is refused)"));
   m.required_ops = ota::ops_of(*model.value()->graph);
   auto sess = Session::open(a.model);
   if (!sess) return report(sess.status());

@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <nlohmann/json.hpp>
 
 #include "bundle/reader.hpp"
 #include "cli_common.hpp"
@@ -30,11 +31,52 @@ bool is_bundle_file(const std::string& path) {
   return f.read(magic, 8) && std::memcmp(magic, bundle::kMagic, 8) == 0;
 }
 
+// --json: one object; the manifest (golden tensors as byte counts) only once the signature verifies.
+static int inspect_bundle_json(const InspectArgs& args, const bundle::ByteSource& src, const bundle::Header& h) {
+  nlohmann::json j = {{"bundle", args.model},
+                      {"file_bytes", src.size()},
+                      {"format_version", h.format_version},
+                      {"encrypted", h.encrypted()},
+                      {"manifest_bytes", h.manifest_size},
+                      {"payload_bytes", h.payload_size},
+                      {"key_id", bundle::to_hex(h.key_id.data(), h.key_id.size())},
+                      {"signature", "unchecked"}};
+  if (!args.trust.empty()) {
+    std::vector<bundle::PublicKey> trusted;
+    if (Status st = load_trusted_keys(args.trust, trusted); !st) return report(st);
+    auto vb = bundle::verify_bundle(src, trusted);
+    if (!vb) return report(vb.status().with_context(args.model));
+    const bundle::Manifest& m = vb->manifest;
+    j["signature"] = "valid";
+    j["trusted_key"] = args.trust[vb->trusted_key_index];
+    auto sig = [](const std::vector<bundle::TensorSignature>& v) {
+      nlohmann::json a = nlohmann::json::array();
+      for (const auto& t : v) a.push_back({{"name", t.name}, {"dtype", t.dtype}, {"shape", t.shape}});
+      return a;
+    };
+    auto golden = [](const std::vector<bundle::GoldenTensor>& v) {
+      nlohmann::json a = nlohmann::json::array();
+      for (const auto& t : v) a.push_back({{"name", t.name}, {"npy_bytes", t.npy.size()}});
+      return a;
+    };
+    j["manifest"] = {{"name", m.name}, {"version", m.version}, {"created", m.created},
+                     {"runtime", {{"min", m.runtime_min}, {"max", m.runtime_max}}},
+                     {"compatible", ota::check_runtime(m).is_ok()}, {"required_ops", m.required_ops},
+                     {"inputs", sig(m.inputs)}, {"outputs", sig(m.outputs)}, {"model_bytes", m.model_size},
+                     {"golden", {{"inputs", golden(m.golden_inputs)}, {"outputs", golden(m.golden_outputs)},
+                                 {"rtol", m.golden_rtol}, {"atol", m.golden_atol}}},
+                     {"calibration_bytes", m.calibration_json.size()}};
+  }
+  std::printf("%s\n", j.dump().c_str());
+  return kExitOk;
+}
+
 int cmd_inspect_bundle(const InspectArgs& args) {
   auto src = bundle::FileSource::open(args.model);
   if (!src) return report(src.status());
   auto h = bundle::read_header(**src);
   if (!h) return report(h.status().with_context(args.model));
+  if (args.json) return inspect_bundle_json(args, **src, *h);
   std::printf("bundle:     %s (%s), format %u\n", args.model.c_str(), format_bytes(double((*src)->size())).c_str(), unsigned(h->format_version));
   std::printf("manifest:   %llu bytes\n", (unsigned long long)h->manifest_size);
   std::printf("payload:    %llu bytes%s\n", (unsigned long long)h->payload_size, h->encrypted() ? " (XChaCha20-Poly1305 encrypted)" : "");

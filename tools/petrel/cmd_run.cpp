@@ -90,7 +90,7 @@ int cmd_run(const RunArgs& args) {
   }
   auto sr = Session::open(model, so);
   if (!sr && store) {
-    (void)store->report_inference(false);
+    (void)store->report_inference(false, model);
     auto p = store->begin_serving();
     if (!p) return report(p.status());
     model = *p;
@@ -141,7 +141,7 @@ int cmd_run(const RunArgs& args) {
     const double t0 = now_ms();
     Status st = s.run();
     times.push_back(now_ms() - t0);
-    if (store) (void)store->report_inference(st.is_ok());
+    if (store) (void)store->report_inference(st.is_ok(), model);
     if (!st) return report(st);
   }
   const double first = times[0];

@@ -174,7 +174,7 @@ Result<Manifest> parse_json(const json& j, const Header& h) {
     PETREL_RETURN_IF_ERROR(parse_golden(*gi, "inputs", m.golden_inputs));
     PETREL_RETURN_IF_ERROR(parse_golden(*go, "outputs", m.golden_outputs));
   }
-  if (calib) m.calibration_json = calib->dump();
+  if (calib) m.calibration_json = calib->dump(-1, ' ', false, json::error_handler_t::replace);
   PETREL_RETURN_IF_ERROR(validate_manifest(m));
   const uint64_t want = h.encrypted() ? encrypted_payload_size(m.model_size) : m.model_size;
   if (m.model_size > kMaxPayloadBytes || want != h.payload_size)
@@ -195,6 +195,12 @@ Status validate_manifest(const Manifest& m) {
     return invalid_model("manifest: golden tolerances outside [0,1] (rtol) / [0,1e6] (atol)");
   if (m.golden_inputs.empty() != m.golden_outputs.empty())
     return invalid_model("manifest: golden inputs and outputs come together");
+  if (!m.calibration_json.empty()) {
+    const auto* p = reinterpret_cast<const uint8_t*>(m.calibration_json.data());
+    if (!depth_ok(p, m.calibration_json.size())) return invalid_model("manifest: calibration profile nested deeper than 32 levels");
+    json c = json::parse(m.calibration_json, nullptr, false);
+    if (!c.is_object()) return invalid_model("manifest: the calibration profile must be a JSON object");
+  }
   return Status::ok();
 }
 
@@ -212,8 +218,8 @@ std::string manifest_to_json(const Manifest& m) {
   if (!m.golden_inputs.empty())
     j["golden"] = {{"inputs", golden_json(m.golden_inputs)}, {"outputs", golden_json(m.golden_outputs)},
                    {"rtol", m.golden_rtol}, {"atol", m.golden_atol}};
-  if (!m.calibration_json.empty()) j["calibration"] = json::parse(m.calibration_json, nullptr, false);
-  return j.dump(1);
+  if (!m.calibration_json.empty()) j["calibration"] = json::parse(m.calibration_json, nullptr, false);  // validated
+  return j.dump(1, ' ', false, json::error_handler_t::replace);  // never throws on bad UTF-8
 }
 
 Result<Manifest> parse_manifest(const uint8_t* data, size_t size, const Header& h) {

@@ -60,7 +60,8 @@ std::string state_to_json(const StoreState& s) {
   json h = json::array();
   for (const Event& e : s.history) h.push_back({{"time", e.time}, {"event", e.event}, {"version", e.version}, {"detail", e.detail}});
   j["history"] = h;
-  return j.dump(1) + "\n";
+  // Names in error messages come from model files: invalid UTF-8 is replaced, never thrown.
+  return j.dump(1, ' ', false, json::error_handler_t::replace) + "\n";
 }
 
 Result<StoreState> parse_state(const std::string& text, const std::string& where) {

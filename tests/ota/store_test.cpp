@@ -226,6 +226,27 @@ TEST_F(StoreTest, GoodInferencesEndTheTrial) {
   EXPECT_EQ(fs::last_write_time(store_dir + "/state.json"), before);
 }
 
+TEST(StoreState, InvalidUtf8InMessagesDoesNotThrow) {
+  ota::StoreState s;
+  ota::add_event(s, "install-failed", "1.0.0", std::string("node '\xff\xfe' (Conv): bad"));  // names come from model files
+  const std::string text = ota::state_to_json(s);
+  auto back = ota::parse_state(text, "state.json");
+  ASSERT_TRUE(back) << back.status().to_string();
+  EXPECT_EQ(back->history.size(), 1u);
+}
+
+TEST_F(StoreTest, CalibrationProfileMustBeAnObject) {
+  bundle::Manifest m = make_manifest(tiny_model(), "2.0.0");
+  m.calibration_json = "[1, 2]";
+  EXPECT_FALSE(bundle::write_bundle(m, tiny_model(), key.sk, nullptr, dir.path + "/c.petrel"));
+  m.calibration_json = "{\"inputs\": {\"x\": {\"p\": [0.5, 0.5]}}}";
+  ASSERT_TRUE(bundle::write_bundle(m, tiny_model(), key.sk, nullptr, dir.path + "/c.petrel"));
+  ASSERT_TRUE(store->install(dir.path + "/c.petrel", opts));
+  auto am = store->active_manifest();
+  ASSERT_TRUE(am);
+  EXPECT_NE(am->calibration_json.find("inputs"), std::string::npos);
+}
+
 TEST_F(StoreTest, HistoryIsBounded) {
   for (int i = 0; i < 50; ++i) {
     ASSERT_TRUE(store->install(pack("1.0." + std::to_string(i + 1)), opts));

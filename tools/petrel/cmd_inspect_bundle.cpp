@@ -67,7 +67,7 @@ static int inspect_bundle_json(const InspectArgs& args, const bundle::ByteSource
                                  {"rtol", m.golden_rtol}, {"atol", m.golden_atol}}},
                      {"calibration_bytes", m.calibration_json.size()}};
   }
-  std::printf("%s\n", j.dump().c_str());
+  std::printf("%s\n", j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
   return kExitOk;
 }
 

@@ -64,7 +64,7 @@ int cmd_update(const UpdateArgs& a) {
     auto j = nlohmann::json::parse(ota::state_to_json(*s), nullptr, false);
     if (a.action == "status") j.erase("history");
     if (a.action == "history") j = j["history"];
-    std::printf("%s\n", j.dump(1).c_str());
+    std::printf("%s\n", j.dump(1, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
     return kExitOk;
   }
   if (a.action == "history") {

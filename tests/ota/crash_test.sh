@@ -4,6 +4,7 @@
 # Usage: crash_test.sh PETREL_BINARY SOURCE_DIR
 set -uo pipefail
 petrel=$(realpath "$1")
+src=$(realpath "$2")
 model=/usr/share/libonnx-testdata/data/node/test_relu/model.onnx
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -54,6 +55,21 @@ for fp in after_verify before_journal_commit write_state after_state_rename mid_
     PETREL_FAILPOINTS=$fp=$kind "$petrel" update install v2.petrel --store store --trust dev.pub >/dev/null 2>&1
     check "$fp=$kind" 1.0.0 1.1.0
   done
+done
+
+# A larger encrypted model (228 KB: four 64 KiB secretstream chunks), so that the crash lands in
+# the middle of the model file, between chunks.
+fashion=$src/models/fashion_mnist/fashion_cnn.onnx
+"$petrel" keygen --out fleet --encryption >/dev/null
+"$petrel" pack "$fashion" --name fashion --version 1.0.0 --key dev.key --encrypt-key fleet.enc -o f1.petrel >/dev/null
+"$petrel" pack "$fashion" --name fashion --version 1.1.0 --key dev.key --encrypt-key fleet.enc -o f2.petrel >/dev/null
+for fp in mid_copy write_model after_stage after_smoke after_switch; do
+  rm -rf store
+  "$petrel" update install f1.petrel --store store --trust dev.pub --decrypt-key fleet.enc >/dev/null || bad "enc/$fp: install v1"
+  PETREL_FAILPOINTS=$fp=exit "$petrel" update install f2.petrel --store store --trust dev.pub --decrypt-key fleet.enc >/dev/null 2>&1
+  rc=$?
+  [ $rc -eq 86 ] && ok || bad "enc/$fp: install exited $rc, want 86"
+  check "enc/$fp" 1.0.0 1.1.0
 done
 
 # A crash during rollback, and while a trial version counts its starts.

@@ -3,12 +3,12 @@
 ignores Range, a crash after the download (the partial file is kept and the install re-runs),
 the size bound, and an unreachable server (timeouts, retries, then a clear error).
 Usage: download_test.py PETREL SOURCE_DIR"""
-import http.server, json, os, shutil, socket, subprocess, sys, tempfile, threading
+import http.server, json, os, shutil, socket, subprocess, sys, tempfile, threading, time
 
 petrel = os.path.realpath(sys.argv[1])
 model = "/usr/share/libonnx-testdata/data/node/test_relu/model.onnx"
 work = tempfile.mkdtemp(prefix="petrel-dl-")
-state = {"drop_after": 0, "ignore_range": False, "requests": []}
+state = {"drop_after": 0, "ignore_range": False, "requests": [], "slow": False}
 
 
 class Handler(http.server.BaseHTTPRequestHandler):
@@ -41,6 +41,15 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(body)))
         self.send_header("Connection", "close")
         self.end_headers()
+        if state["slow"]:  # trickle the body so that the client can be killed mid-download
+            try:
+                for i in range(0, len(body), 256):
+                    self.wfile.write(body[i:i + 256])
+                    self.wfile.flush()
+                    time.sleep(0.02)
+            except OSError:
+                pass
+            return
         if state["drop_after"] > 0:  # send part of the body, then drop the connection
             self.wfile.write(body[: state["drop_after"]])
             self.wfile.flush()
@@ -100,6 +109,26 @@ try:
     check("install after crash", rc == 0, out)
     check("no re-download", state["requests"][-1] == f"bytes={size}-", state["requests"])
     check("temp cleaned", os.listdir(os.path.join(store, "tmp")) == [], os.listdir(os.path.join(store, "tmp")))
+
+    # kill -9 in the middle of a download: the next install resumes from the bytes on disk.
+    for v in ("1.4.0",):
+        run("pack", model, "--name", "tiny", "--version", v, "--key", "dev.key", "-o", f"v{v}.petrel")
+    s4 = os.path.join(work, "s4")
+    state.update(slow=True, requests=[])
+    p = subprocess.Popen([petrel, "update", "install", f"{base}/v1.4.0.petrel", "--store", s4, "--trust", "dev.pub"],
+                         cwd=work, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    part = os.path.join(s4, "tmp", "download.part")
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and (not os.path.exists(part) or os.path.getsize(part) < 512):
+        time.sleep(0.01)
+    p.kill()
+    p.wait()
+    state["slow"] = False
+    got = os.path.getsize(part) if os.path.exists(part) else 0
+    check("killed mid-download", 0 < got < size, got)
+    rc, out = run("update", "install", f"{base}/v1.4.0.petrel", "--store", s4, "--trust", "dev.pub")
+    check("resume after kill", rc == 0 and state["requests"][-1] == f"bytes={got}-", (rc, out, state["requests"]))
+    check("temp cleaned after resume", os.listdir(os.path.join(s4, "tmp")) == [], os.listdir(os.path.join(s4, "tmp")))
 
     # A server that ignores Range: the download starts over and still verifies.
     state.update(drop_after=size // 2, drops_left=1, ignore_range=True)

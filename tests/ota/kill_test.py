@@ -7,14 +7,16 @@ uncontended install], then reopens the store with `petrel update check` (recover
 the active model). Invariant after every kill: the active model is 1.0.0 or 1.1.0 and passes its
 smoke test, the temp area is empty, at most two slots exist.
 PETREL_KILL_COUNT sets the number of kills (default 1000), spread over PETREL_KILL_WORKERS
-independent stores run side by side (default 2). Usage: kill_test.py PETREL SOURCE_DIR
+independent stores run side by side (default 2). PETREL_KILL_MODEL=FILE.onnx and
+PETREL_KILL_ENCRYPT=1 use another model / encrypted bundles. Usage: kill_test.py PETREL SOURCE_DIR
 """
 import os, random, shutil, subprocess, sys, tempfile, threading, time
 
 petrel = os.path.realpath(sys.argv[1])
 count = int(os.environ.get("PETREL_KILL_COUNT", "1000"))
 workers = max(1, int(os.environ.get("PETREL_KILL_WORKERS", "2")))
-model = "/usr/share/libonnx-testdata/data/node/test_relu/model.onnx"
+model = os.environ.get("PETREL_KILL_MODEL", "/usr/share/libonnx-testdata/data/node/test_relu/model.onnx")
+encrypt = os.environ.get("PETREL_KILL_ENCRYPT", "0") == "1"  # bundles encrypted (installed with --decrypt-key)
 work = tempfile.mkdtemp(prefix="petrel-kill-")
 
 
@@ -39,8 +41,8 @@ lock = threading.Lock()
 def worker(idx, n, span):
     rng = random.Random(int(os.environ.get("PETREL_KILL_SEED", "1")) * 1000 + idx)
     store = os.path.join(work, f"store{idx}")
-    run("update", "install", "v1.petrel", "--store", store, "--trust", "dev.pub")
-    install = [petrel, "update", "install", "v2.petrel", "--store", store, "--trust", "dev.pub"]
+    run("update", "install", "v1.petrel", "--store", store, "--trust", "dev.pub", *key_args)
+    install = [petrel, "update", "install", "v2.petrel", "--store", store, "--trust", "dev.pub", *key_args]
     rollback = [petrel, "update", "rollback", "--store", store]
     version = "1.0.0"
     local = {"killed": 0, "finished": 0, "violations": 0, "1.0.0": 0, "1.1.0": 0}
@@ -83,17 +85,20 @@ def worker(idx, n, span):
             totals[k] += v
 
 
+key_args = ["--decrypt-key", "fleet.enc"] if encrypt else []
 try:
     run("keygen", "--out", "dev")
-    run("pack", model, "--name", "tiny", "--version", "1.0.0", "--key", "dev.key", "-o", "v1.petrel")
-    run("pack", model, "--name", "tiny", "--version", "1.1.0", "--key", "dev.key", "-o", "v2.petrel")
+    run("keygen", "--out", "fleet", "--encryption")
+    enc_args = ["--encrypt-key", "fleet.enc"] if encrypt else []
+    run("pack", model, "--name", "tiny", "--version", "1.0.0", "--key", "dev.key", *enc_args, "-o", "v1.petrel")
+    run("pack", model, "--name", "tiny", "--version", "1.1.0", "--key", "dev.key", *enc_args, "-o", "v2.petrel")
     # How long an uncontended install takes (median of 3): kills land in [0, 1.2 x that].
     times = []
     for k in range(3):
         s = os.path.join(work, f"probe{k}")
-        run("update", "install", "v1.petrel", "--store", s, "--trust", "dev.pub")
+        run("update", "install", "v1.petrel", "--store", s, "--trust", "dev.pub", *key_args)
         t0 = time.monotonic()
-        run("update", "install", "v2.petrel", "--store", s, "--trust", "dev.pub")
+        run("update", "install", "v2.petrel", "--store", s, "--trust", "dev.pub", *key_args)
         times.append(time.monotonic() - t0)
     span = sorted(times)[1] * 1.2
     threads = [threading.Thread(target=worker, args=(w, count // workers + (w < count % workers), span)) for w in range(workers)]

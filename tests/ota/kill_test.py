@@ -59,7 +59,7 @@ def worker(idx, n, span):
             local["finished"] += 1
             recent.append(1)
         p.wait()
-        if len(recent) == 25:  # the machine's load changes how long a step takes: follow it
+        if len(recent) == 10:  # the machine's load changes how long a step takes: follow it
             share = sum(recent) / len(recent)
             span *= 1.25 if share < 0.1 else 0.8 if share > 0.35 else 1.0
             recent = []

@@ -84,5 +84,18 @@ check rollback/after_state_rename 1.0.0
 PETREL_FAILPOINTS=write_state=exit "$petrel" run --store store -q >/dev/null 2>&1
 check run/write_state 1.0.0
 
+# Trial through petrel run --store: a bad input is the caller's fault and changes nothing; good
+# runs end the trial.
+rm -rf store
+"$petrel" update install v1.petrel --store store --trust dev.pub >/dev/null
+"$petrel" update install v2.petrel --store store --trust dev.pub --trial-runs 2 >/dev/null
+/usr/bin/python3 -c 'import numpy as np; np.save("bad.npy", np.zeros((2, 2), np.float32))'
+"$petrel" run --store store -q --input bad.npy >/dev/null 2>&1
+[ $? -eq 2 ] && ok || bad "trial: bad input should exit 2"
+"$petrel" update status --store store | grep -q "1.1.0 (trial, 0 good" && ok || bad "trial: bad input changed the trial: $("$petrel" update status --store store)"
+"$petrel" run --store store -q >/dev/null && "$petrel" run --store store -q >/dev/null || bad "trial: runs failed"
+"$petrel" update status --store store | grep -q "1.1.0 (good)" && ok || bad "trial: not marked good: $("$petrel" update status --store store)"
+"$petrel" update history --store store | grep -q "marked-good" && ok || bad "trial: no marked-good event"
+
 echo "crash tests: $pass passed, $fail failed"
 [ $fail -eq 0 ]

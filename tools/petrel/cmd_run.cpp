@@ -141,7 +141,8 @@ int cmd_run(const RunArgs& args) {
     const double t0 = now_ms();
     Status st = s.run();
     times.push_back(now_ms() - t0);
-    if (store) (void)store->report_inference(st.is_ok(), model);
+    // A bad input (InvalidArgument) is the caller's fault, not the model's: it does not count.
+    if (store && st.code() != StatusCode::kInvalidArgument) (void)store->report_inference(st.is_ok(), model);
     if (!st) return report(st);
   }
   const double first = times[0];

@@ -100,6 +100,7 @@ bool parse_u64(const std::string& s, uint64_t& v) {
 Status attempt(const Url& u, const std::string& part, const DownloadOptions& o, bool& retry, bool& done) {
   retry = true;
   done = false;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(o.attempt_deadline_s);
   struct stat stt{};
   uint64_t have = ::stat(part.c_str(), &stt) == 0 ? uint64_t(stt.st_size) : 0;
   Socket sock;
@@ -114,6 +115,7 @@ Status attempt(const Url& u, const std::string& part, const DownloadOptions& o, 
   char buf[65536];
   size_t body_start = std::string::npos;
   while (body_start == std::string::npos) {
+    if (std::chrono::steady_clock::now() > deadline) return io_error("no complete response head before the attempt deadline");
     ssize_t r = ::recv(sock.fd, buf, sizeof buf, 0);
     if (r < 0 && errno == EINTR) continue;
     if (r <= 0) return io_error(r == 0 ? "connection closed before the response head" : std::string("receiving: ") + std::strerror(errno));
@@ -175,6 +177,10 @@ Status attempt(const Url& u, const std::string& part, const DownloadOptions& o, 
   };
   if (!body.empty()) st = put(body.data(), std::min<uint64_t>(body.size(), content_length));
   while (st && got < content_length) {
+    if (std::chrono::steady_clock::now() > deadline) {
+      st = io_error("download attempt exceeded " + std::to_string(o.attempt_deadline_s) + " s");
+      break;
+    }
     ssize_t r = ::recv(sock.fd, buf, size_t(std::min<uint64_t>(sizeof buf, content_length - got)), 0);
     if (r < 0 && errno == EINTR) continue;
     if (r < 0) { st = io_error(std::string("receiving: ") + std::strerror(errno)); break; }

@@ -14,6 +14,7 @@ struct DownloadOptions {
   int timeout_ms = 10000;            // connect and each read/write
   int retries = 5;                   // attempts after the first
   int backoff_ms = 200;              // doubled after each failed attempt (capped at 10 s)
+  int attempt_deadline_s = 3600;     // a whole attempt, so a server dripping bytes cannot hold us forever
 };
 
 bool is_url(const std::string& s);

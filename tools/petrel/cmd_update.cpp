@@ -50,7 +50,8 @@ int cmd_update(const UpdateArgs& a) {
     auto m = st.active_manifest();
     if (!m) return report(m.status());
     if (Status e = ota::smoke_test(st.slot_model_path(s->active->slot), *m); !e) return report(e);
-    std::printf("ok: %s %s passes its smoke test\n", s->active->version.c_str(), s->active->name.c_str());
+    if (a.json) std::printf("{\"ok\": true, \"version\": \"%s\", \"slot\": \"%s\"}\n", s->active->version.c_str(), s->active->slot.c_str());
+    else std::printf("ok: %s %s passes its smoke test\n", s->active->version.c_str(), s->active->name.c_str());
     return kExitOk;
   }
   if (a.action == "rollback") {

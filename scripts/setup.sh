@@ -8,6 +8,8 @@ PKGS=(
   build-essential cmake ninja-build pkg-config clang libclang-rt-14-dev
   # libraries
   libgtest-dev libcli11-dev
+  # signed/encrypted bundles and the update agent (Ed25519, XChaCha20-Poly1305; manifest JSON)
+  libsodium-dev nlohmann-json3-dev
   # XNNPACK provider (f32 convolution, fully-connected, pooling, element-wise)
   libxnnpack-dev libpthreadpool-dev libcpuinfo-dev
   # ONNX conformance data and python tooling for tests and model export

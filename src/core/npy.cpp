@@ -94,7 +94,7 @@ Result<Tensor> read_npy(const std::string& path) {
   return r;
 }
 
-Status write_npy(const std::string& path, const Tensor& t) {
+Result<std::vector<uint8_t>> encode_npy(const Tensor& t) {
   const char* descr = nullptr;
   for (const Descr& d : kDescrs)
     if (d.dtype == t.dtype) descr = d.text;
@@ -106,13 +106,24 @@ Status write_npy(const std::string& path, const Tensor& t) {
   size_t total = 10 + h.size() + 1;
   h.append((64 - total % 64) % 64, ' ');
   h += '\n';
+  const uint16_t len = uint16_t(h.size());
+  std::vector<uint8_t> out;
+  out.reserve(10 + h.size() + t.nbytes());
+  const char magic[] = "\x93NUMPY\x01\x00";
+  out.insert(out.end(), magic, magic + 8);
+  out.push_back(uint8_t(len & 0xff));
+  out.push_back(uint8_t(len >> 8));
+  out.insert(out.end(), h.begin(), h.end());
+  const auto* p = static_cast<const uint8_t*>(t.data);
+  out.insert(out.end(), p, p + t.nbytes());
+  return out;
+}
+
+Status write_npy(const std::string& path, const Tensor& t) {
+  PETREL_ASSIGN_OR_RETURN(std::vector<uint8_t> bytes, encode_npy(t));
   std::ofstream f(path, std::ios::binary);
   if (!f) return io_error("cannot write " + path);
-  const uint16_t len = uint16_t(h.size());
-  f.write("\x93NUMPY\x01\x00", 8);
-  f.put(char(len & 0xff)).put(char(len >> 8));
-  f.write(h.data(), std::streamsize(h.size()));
-  f.write(static_cast<const char*>(t.data), std::streamsize(t.nbytes()));
+  f.write(reinterpret_cast<const char*>(bytes.data()), std::streamsize(bytes.size()));
   if (!f) return io_error("error writing " + path);
   return Status::ok();
 }

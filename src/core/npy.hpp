@@ -3,6 +3,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "core/tensor.hpp"
 
@@ -12,5 +13,7 @@ namespace petrel {
 Result<Tensor> parse_npy(const uint8_t* data, size_t size);
 Result<Tensor> read_npy(const std::string& path);
 Status write_npy(const std::string& path, const Tensor& t);
+// The .npy bytes of a numeric tensor (what write_npy writes).
+Result<std::vector<uint8_t>> encode_npy(const Tensor& t);
 
 }  // namespace petrel

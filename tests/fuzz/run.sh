@@ -3,6 +3,8 @@
 # seconds (default 60) over a seed corpus. TARGET (default fuzz_model_loader) is one of
 #   fuzz_model_loader  load + create the executor      corpus build/fuzz/corpus,      findings build/fuzz/findings/
 #   fuzz_model_run     load + create + run the graph   corpus build/fuzz/corpus-run,  findings build/fuzz/findings-run/
+#   fuzz_bundle_reader bundle header, signature, manifest, extraction
+#                                                      corpus build/fuzz/corpus-bundle, findings build/fuzz/findings-bundle/
 # Exits non-zero on any finding (crash, leak, sanitizer report, timeout, out-of-memory); the
 # reproducer is left in the findings folder.
 #
@@ -16,7 +18,8 @@ TARGET="${2:-fuzz_model_loader}"
 case "$TARGET" in
   fuzz_model_loader) SUFFIX="" ;;
   fuzz_model_run) SUFFIX="-run" ;;
-  *) echo "unknown fuzz target '$TARGET' (fuzz_model_loader or fuzz_model_run)" >&2; exit 2 ;;
+  fuzz_bundle_reader) SUFFIX="-bundle" ;;
+  *) echo "unknown fuzz target '$TARGET' (fuzz_model_loader, fuzz_model_run or fuzz_bundle_reader)" >&2; exit 2 ;;
 esac
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$ROOT"
@@ -34,6 +37,11 @@ SEEDS="$BUILD/seeds$SUFFIX"
 FINDINGS="$BUILD/findings$SUFFIX"
 mkdir -p "$CORPUS" "$SEEDS" "$FINDINGS"
 rm -f "$SEEDS"/*
+if [ "$TARGET" = fuzz_bundle_reader ]; then
+  # Seeds: valid signed bundles (plain, encrypted, with a calibration profile) that the fuzzer
+  # writes itself at start-up with its fixed key.
+  export PETREL_FUZZ_BUNDLE_SEEDS="$SEEDS"
+else
 cp models/fashion_mnist/fashion_cnn.onnx "$SEEDS/fashion_cnn.onnx"
 for f in tests/malformed/*.onnx; do
   [ -s "$f" ] && cp "$f" "$SEEDS/malformed_$(basename "$f")"
@@ -61,6 +69,7 @@ if [ -d "$NODE" ]; then
       cp "${small[$i]}" "$SEEDS/$t.onnx"
     done
   fi
+fi
 fi
 echo "seeds: $(ls "$SEEDS" | wc -l) files; corpus: $(ls "$CORPUS" | wc -l) files"
 

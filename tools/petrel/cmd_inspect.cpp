@@ -48,6 +48,7 @@ void print_optimized(const Session::Impl& impl, bool json) {
 }  // namespace
 
 int cmd_inspect(const InspectArgs& args) {
+  if (is_bundle_file(args.model)) return cmd_inspect_bundle(args);
   ShapeOverrides ov;
   if (Status st = parse_overrides(args.dims, args.shapes, ov); !st) return report(st);
   const double t0 = now_ms();

@@ -9,6 +9,7 @@
 #include "cli_common.hpp"
 #include "commands.hpp"
 #include "core/npy.hpp"
+#include "ota/store.hpp"
 
 namespace petrel::cli {
 namespace {
@@ -72,7 +73,29 @@ int cmd_run(const RunArgs& args) {
   so.xnnpack = !args.no_xnnpack;
   so.threads = args.threads;
   so.optimize = !args.no_optimize;
-  auto sr = Session::open(args.model, so);
+  // --store: the update store's active model; load failures and the run's result count toward
+  // its trial (a version on trial that fails is rolled back, and the previous one is used).
+  std::unique_ptr<ota::Store> store;
+  std::string model = args.model;
+  if (!args.store.empty()) {
+    if (!args.model.empty()) return report(invalid_argument("give a model file or --store, not both"));
+    auto so_ = ota::Store::open(args.store);
+    if (!so_) return report(so_.status());
+    store = std::move(so_).value();
+    auto p = store->begin_serving();
+    if (!p) return report(p.status());
+    model = *p;
+  } else if (model.empty()) {
+    return report(invalid_argument("give a model file (or --store DIR)"));
+  }
+  auto sr = Session::open(model, so);
+  if (!sr && store) {
+    (void)store->report_inference(false, model);
+    auto p = store->begin_serving();
+    if (!p) return report(p.status());
+    model = *p;
+    sr = Session::open(model, so);
+  }
   if (!sr) return report(sr.status());
   Session& s = *sr.value();
 
@@ -118,6 +141,8 @@ int cmd_run(const RunArgs& args) {
     const double t0 = now_ms();
     Status st = s.run();
     times.push_back(now_ms() - t0);
+    // A bad input (InvalidArgument) is the caller's fault, not the model's: it does not count.
+    if (store && st.code() != StatusCode::kInvalidArgument) (void)store->report_inference(st.is_ok(), model);
     if (!st) return report(st);
   }
   const double first = times[0];

@@ -4,18 +4,24 @@
 #include <string>
 #include <vector>
 
+#include "petrel/status.hpp"
+
 namespace petrel::cli {
 
 struct InspectArgs {
   std::string model;
+  std::vector<std::string> trust;  // bundles: show the manifest once the signature verifies
   std::vector<std::string> dims, shapes;
   bool json = false;
   bool optimized = false;  // show the graph after the optimizer, with its rewrite counts
 };
 int cmd_inspect(const InspectArgs& args);
+bool is_bundle_file(const std::string& path);  // starts with the bundle magic
+int cmd_inspect_bundle(const InspectArgs& args);
 
 struct RunArgs {
   std::string model;
+  std::string store;                // run the active model of an update store instead
   std::vector<std::string> inputs;  // NAME=FILE.npy
   std::vector<std::string> dims, shapes;
   std::string output_dir;
@@ -45,4 +51,39 @@ struct BenchArgs {
 };
 int cmd_bench(const BenchArgs& args);
 
+struct KeygenArgs {
+  std::string out;
+  bool encryption = false;  // NAME.enc (XChaCha20 key) instead of NAME.key + NAME.pub
+};
+int cmd_keygen(const KeygenArgs& args);
+
+struct PackArgs {
+  std::string model, name, version, key, encrypt_key, out, runtime_min, runtime_max, calibration;
+  std::vector<std::string> golden_inputs;  // NAME=FILE.npy
+};
+int cmd_pack(const PackArgs& args);
+
+struct VerifyArgs {
+  std::string bundle, decrypt_key;
+  std::vector<std::string> trust;
+  bool full = false;  // also re-read (and decrypt) the model bytes
+};
+int cmd_verify(const VerifyArgs& args);
+
+struct UpdateArgs {
+  std::string action;  // install, status, history, rollback, mark-good
+  std::string source, store, decrypt_key, to;
+  std::vector<std::string> trust;
+  int64_t trial_runs = 0;
+  int timeout_ms = 10000, retries = 5;
+  uint64_t max_download_bytes = 4ull << 30;
+  bool json = false;
+};
+int cmd_update(const UpdateArgs& args);
+
+}  // namespace petrel::cli
+
+namespace petrel::bundle { struct PublicKey; }
+namespace petrel::cli {
+Status load_trusted_keys(const std::vector<std::string>& files, std::vector<bundle::PublicKey>& out);
 }  // namespace petrel::cli

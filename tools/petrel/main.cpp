@@ -17,7 +17,8 @@ int main(int argc, char** argv) {
 
   InspectArgs ia;
   auto* inspect = app.add_subcommand("inspect", "Show a model's inputs, outputs, ops, parameters, MACs and planned arena bytes");
-  inspect->add_option("model", ia.model, "ONNX model file")->required();
+  inspect->add_option("model", ia.model, "ONNX model file or bundle")->required();
+  inspect->add_option("--trust", ia.trust, "Bundles: trusted public key (NAME.pub); with it the manifest is shown; repeatable");
   inspect->add_option("--dim", ia.dims, "Size for a symbolic dimension, NAME=V (default 1); repeatable");
   inspect->add_option("--shape", ia.shapes, "Shape of an input, INPUT=AxBxC; repeatable");
   inspect->add_flag("--json", ia.json, "Print one JSON object");
@@ -25,7 +26,8 @@ int main(int argc, char** argv) {
 
   RunArgs ra;
   auto* run = app.add_subcommand("run", "Run a model once (or --repeat times) and summarise its outputs");
-  run->add_option("model", ra.model, "ONNX model file")->required();
+  run->add_option("model", ra.model, "ONNX model file (or use --store)");
+  run->add_option("--store", ra.store, "Run the active model of an update store (petrel update); counts toward its trial");
   run->add_option("-i,--input", ra.inputs, "Input from a .npy file, NAME=FILE.npy (or FILE.npy for a one-input model); "
                                            "inputs not given get deterministic random data")->type_name("NAME=FILE");
   run->add_option("--dim", ra.dims, "Size for a symbolic dimension of random inputs, NAME=V (default 1)");
@@ -59,6 +61,59 @@ int main(int argc, char** argv) {
   convert->add_option("model", ca.model, "ONNX model file")->required();
   convert->add_option("-o,--output", ca.output, "Output ONNX file")->required();
 
+  KeygenArgs ka;
+  auto* keygen = app.add_subcommand("keygen", "Make an Ed25519 signing key pair (NAME.key, NAME.pub) or an encryption key (NAME.enc)");
+  keygen->add_option("--out", ka.out, "Path prefix NAME of the key files")->required();
+  keygen->add_flag("--encryption", ka.encryption, "Make an XChaCha20-Poly1305 key NAME.enc for encrypting bundles");
+
+  PackArgs pa;
+  auto* pack = app.add_subcommand("pack", "Make a signed bundle: manifest, golden I/O computed here, model (optionally encrypted)");
+  pack->add_option("model", pa.model, "ONNX model file")->required();
+  pack->add_option("--name", pa.name, "Model name ([A-Za-z0-9._-])")->required();
+  pack->add_option("--version", pa.version, "Semantic version of this model")->required();
+  pack->add_option("--key", pa.key, "Secret signing key (NAME.key from petrel keygen)")->required();
+  pack->add_option("--encrypt-key", pa.encrypt_key, "Encrypt the model with this key (NAME.enc)");
+  pack->add_option("--golden-input", pa.golden_inputs, "Golden input NAME=FILE.npy (default: deterministic random data); repeatable");
+  pack->add_option("--runtime-min", pa.runtime_min, "Oldest compatible Petrel (default: this version)");
+  pack->add_option("--runtime-max", pa.runtime_max, "First incompatible Petrel (default: the next breaking version)");
+  pack->add_option("--calibration", pa.calibration, "Calibration profile (a JSON object file) for drift/OOD");
+  pack->add_option("-o,--output", pa.out, "Bundle file to write")->required();
+
+  VerifyArgs va;
+  auto* verify = app.add_subcommand("verify", "Check a bundle's signature against trusted keys (exit 0 only if valid)");
+  verify->add_option("bundle", va.bundle, "Bundle file")->required();
+  verify->add_option("--trust", va.trust, "Trusted public key NAME.pub; repeatable (key rotation)")->required();
+  verify->add_option("--decrypt-key", va.decrypt_key, "Also decrypt the model with this key (NAME.enc)");
+  verify->add_flag("--full", va.full, "Also re-read the model bytes (and decrypt them) after the signature check");
+
+  UpdateArgs ua;
+  auto* update = app.add_subcommand("update", "The update agent: install bundles into a store, status, history, rollback");
+  update->require_subcommand(1, 1);
+  auto add_common = [&](CLI::App* c) {
+    c->add_option("--store", ua.store, "Store folder")->required();
+    c->add_flag("--json", ua.json, "Machine-readable output");
+  };
+  auto* u_install = update->add_subcommand("install", "Verify, stage, smoke-test and switch to a bundle (file or http:// URL)");
+  u_install->add_option("source", ua.source, "Bundle file or http:// URL")->required();
+  u_install->add_option("--trust", ua.trust, "Trusted public key NAME.pub; repeatable")->required();
+  u_install->add_option("--decrypt-key", ua.decrypt_key, "Key for encrypted bundles (NAME.enc)");
+  u_install->add_option("--trial-runs", ua.trial_runs, "Good inferences before the new version is marked good (default 5)");
+  u_install->add_option("--timeout-ms", ua.timeout_ms, "Download: connect/read timeout")->capture_default_str();
+  u_install->add_option("--retries", ua.retries, "Download: retries with exponential backoff")->capture_default_str();
+  u_install->add_option("--max-download-bytes", ua.max_download_bytes, "Download: refuse anything larger")->capture_default_str();
+  add_common(u_install);
+  auto* u_status = update->add_subcommand("status", "Active and previous versions, trial state");
+  add_common(u_status);
+  auto* u_history = update->add_subcommand("history", "Recent installs, rollbacks and failures");
+  add_common(u_history);
+  auto* u_rollback = update->add_subcommand("rollback", "Make the previous version active again");
+  u_rollback->add_option("--to", ua.to, "Version to go back to (must be the kept previous version)");
+  add_common(u_rollback);
+  auto* u_good = update->add_subcommand("mark-good", "End the active version's trial: it is good");
+  add_common(u_good);
+  auto* u_check = update->add_subcommand("check", "Recover the store and smoke-test the active model (exit 0 if it passes)");
+  add_common(u_check);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -69,6 +124,14 @@ int main(int argc, char** argv) {
   if (*run) return cmd_run(ra);
   if (*convert) return cmd_convert(ca);
   if (*bench) return cmd_bench(ba);
+  if (*keygen) return cmd_keygen(ka);
+  if (*pack) return cmd_pack(pa);
+  if (*verify) return cmd_verify(va);
+  if (*update) {
+    for (auto* c : {u_install, u_status, u_history, u_rollback, u_good, u_check})
+      if (*c) ua.action = c->get_name();
+    return cmd_update(ua);
+  }
   std::cout << app.help();
   return kExitUsage;
 }

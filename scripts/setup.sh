@@ -15,6 +15,8 @@ PKGS=(
   # ONNX conformance data and python tooling for tests and model export
   libonnx-testdata python3-onnx python3-numpy
   python3-torch python3-torchvision dataset-fashion-mnist
+  # the update agent's fsync/rename-order test traces system calls
+  strace
 )
 
 missing=()

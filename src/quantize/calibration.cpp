@@ -40,13 +40,15 @@ void TensorStats::add(const float* x, int64_t n) {
     pos.assign(kHistBins, 0);
     neg.assign(kHistBins, 0);
   }
-  if (amax > range) {
+  // The histogram covers [0, range) with range > every |x| seen, so no value sits on the upper
+  // edge and doubling the range is an exact re-binning.
+  if (amax >= range) {
     if (range == 0) {
-      range = amax;  // everything so far was 0 and sits in bin 0 at any range
+      range = amax * (1 + 1e-6);  // everything so far was 0 and sits in bin 0 at any range
     } else {
       int shift = 0;
       double r = range;
-      while (r < amax && shift < 60) { r *= 2; ++shift; }
+      while (r <= amax && shift < 60) { r *= 2; ++shift; }
       for (auto* h : {&pos, &neg}) {
         std::vector<uint64_t> m(kHistBins, 0);
         for (int b = 0; b < kHistBins; ++b) m[size_t(shift >= 12 ? 0 : b >> shift)] += (*h)[size_t(b)];

@@ -149,6 +149,8 @@ Result<QuantizeReport> quantize_model(const std::string& in_path, const std::str
     rep.calib_seconds = seconds_since(t0);
     rep.calib_samples = calib->size();
     const auto ranges = ranges_for(stats, o.calib);
+    for (auto& [v, r] : ranges)
+      rep.ranges.push_back({g.values[size_t(v)].name, stats[v].min, stats[v].max, r.lo, r.hi});
     if (o.sensitivity_samples > 0) {
       PETREL_ASSIGN_OR_RETURN(rep.sensitivity, sensitivity(g, plan, ranges, *calib, o));
     }

@@ -57,6 +57,12 @@ struct QuantizeReport {
   double calib_seconds = 0;
   int64_t opset = 17;
   std::vector<LayerSensitivity> sensitivity;  // worst first
+  struct TensorRange {
+    std::string name;
+    double min, max;  // observed
+    float lo, hi;     // chosen by the calibration method
+  };
+  std::vector<TensorRange> ranges;            // static mode: every calibrated tensor
 };
 
 // Loads `in_path`, quantizes, writes `out_path`. `calib` is required for static mode (and for

@@ -98,6 +98,11 @@ int cmd_quantize(const QuantizeArgs& a) {
   std::printf("  excluded:     %s\n", ex.empty() ? "none" : ex.c_str());
   for (auto& s : rep.skipped) std::printf("  skipped:      %s\n", s.c_str());
   std::printf("  opset:        %lld\n", (long long)rep.opset);
+  if (a.verbose && !rep.ranges.empty()) {
+    std::printf("\nranges (observed min..max -> quantized range):\n");
+    for (auto& r : rep.ranges)
+      std::printf("  %-50s %10.4g .. %-10.4g -> %10.4g .. %.4g\n", r.name.c_str(), r.min, r.max, double(r.lo), double(r.hi));
+  }
   if (!rep.sensitivity.empty()) {
     std::printf("\nsensitivity (only this layer quantized; %d samples; worst first):\n", o.sensitivity_samples);
     std::printf("  %-40s %-18s %10s %10s\n", "node", "op", "SQNR dB", "rel L2");

@@ -59,7 +59,7 @@ struct QuantizeArgs {
   std::vector<std::string> exclude;
   bool sensitivity = false;
   int sensitivity_samples = 8;
-  bool progress = false, no_xnnpack = false;
+  bool progress = false, no_xnnpack = false, verbose = false;
   int threads = 1;
   DataArgs data;
 };

@@ -84,6 +84,7 @@ int main(int argc, char** argv) {
   quantize->add_flag("--no-preprocess", qa.no_preprocess, "Skip folding (Conv+BatchNorm, constants, Identity/Dropout) before quantizing");
   quantize->add_flag("--sensitivity", qa.sensitivity, "Report each layer's output error (SQNR) when only it is quantized, worst first");
   quantize->add_option("--sensitivity-samples", qa.sensitivity_samples, "Calibration samples the sensitivity report runs")->capture_default_str();
+  quantize->add_flag("-v,--verbose", qa.verbose, "Print each calibrated tensor's observed and chosen range");
   quantize->add_flag("--progress", qa.progress, "Show the progress bar even when stderr is not a terminal");
   quantize->add_option("-t,--threads", qa.threads, "Threads for calibration runs")->capture_default_str();
   quantize->add_flag("--no-xnnpack", qa.no_xnnpack, "Calibrate on Petrel's own kernels only");

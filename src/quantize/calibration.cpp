@@ -167,7 +167,11 @@ Range choose_range(const TensorStats& s, const CalibConfig& c) {
       const bool nonneg = s.min >= 0;
       const int bits = c.reduce_range ? 7 : 8;
       const int levels = nonneg && c.unsigned_act ? (1 << bits) - 1 : (1 << (bits - 1)) - 1;
-      const double t = kl_threshold(s.abs_hist(), s.range / kHistBins, levels);
+      // Post-ReLU tensors hold a spike of exact zeros that would dominate both distributions
+      // and push the threshold far down; bin 0 counts like its neighbour instead.
+      std::vector<uint64_t> h = s.abs_hist();
+      h[0] = std::min(h[0], h[1]);
+      const double t = kl_threshold(h, s.range / kHistBins, levels);
       r.lo = float(std::min(0.0, std::max(s.min, -t)));
       r.hi = float(std::max(0.0, std::min(s.max, t)));
       return r;

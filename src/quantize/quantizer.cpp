@@ -30,10 +30,17 @@ Status float_outputs(const GraphRunner& r, size_t n, std::vector<std::vector<flo
   return Status::ok();
 }
 
-std::map<ValueId, Range> ranges_for(const std::map<ValueId, TensorStats>& stats, const CalibConfig& c) {
+// Graph inputs keep their min/max under entropy calibration: their range is set by the
+// preprocessing, and KL happily clips e.g. the bright pixels of a mostly-background image.
+std::map<ValueId, Range> ranges_for(const Graph& g, const std::map<ValueId, TensorStats>& stats, const CalibConfig& c) {
   std::map<ValueId, Range> r;
-  for (auto& [v, s] : stats)
-    if (s.count > 0) r[v] = choose_range(s, c);
+  for (auto& [v, s] : stats) {
+    if (s.count == 0) continue;
+    CalibConfig cc = c;
+    if (c.method == CalibMethod::kEntropy && std::find(g.inputs.begin(), g.inputs.end(), v) != g.inputs.end())
+      cc.method = CalibMethod::kMinMax;
+    r[v] = choose_range(s, cc);
+  }
   return r;
 }
 
@@ -148,7 +155,7 @@ Result<QuantizeReport> quantize_model(const std::string& in_path, const std::str
     PETREL_ASSIGN_OR_RETURN(auto stats, collect_stats(g, plan.tensors, *calib, o));
     rep.calib_seconds = seconds_since(t0);
     rep.calib_samples = calib->size();
-    const auto ranges = ranges_for(stats, o.calib);
+    const auto ranges = ranges_for(g, stats, o.calib);
     for (auto& [v, r] : ranges)
       rep.ranges.push_back({g.values[size_t(v)].name, stats[v].min, stats[v].max, r.lo, r.hi});
     if (o.sensitivity_samples > 0) {

@@ -107,6 +107,21 @@ TEST(Calibration, EntropyClipsAnOutlier) {
   EXPECT_FLOAT_EQ(choose_range(s, c).hi, 50.0f);
 }
 
+TEST(Calibration, EntropyIgnoresTheReluZeroSpike) {
+  // ReLU(N(0,1)): half the values are exactly 0. The zero bin must not drag the threshold down
+  // to a small fraction of the positive tail (it would with the raw histogram).
+  auto v = gaussian(1 << 18);
+  for (float& x : v) x = std::max(x, 0.0f);
+  TensorStats s;
+  s.add(v.data(), int64_t(v.size()));
+  CalibConfig c;
+  c.method = CalibMethod::kEntropy;
+  const Range r = choose_range(s, c);
+  EXPECT_EQ(r.lo, 0.0f);
+  EXPECT_GT(r.hi, 2.5f);
+  EXPECT_LE(r.hi, float(s.max));
+}
+
 TEST(Calibration, EntropyKeepsAFullUniformRange) {
   // A flat histogram is represented exactly at full range (KL = 0); any clip costs.
   std::vector<uint64_t> h(kHistBins, 100);

@@ -80,10 +80,12 @@ int cmd_quantize(const QuantizeArgs& a) {
   if (!r) return report(r.status());
   const quant::QuantizeReport& rep = r.value();
   std::printf("quantized %s -> %s\n", a.model.c_str(), a.output.c_str());
+  char pct[32] = "";
+  if (o.calib.method == quant::CalibMethod::kPercentile) std::snprintf(pct, sizeof pct, " %g", o.calib.percentile);
   if (data)
     std::printf("  calibration:  %lld samples of %s, %d tensors, %.1f s (%s%s)\n", (long long)rep.calib_samples,
                 data->describe().c_str(), rep.tensors, rep.calib_seconds, quant::calib_method_name(o.calib.method),
-                o.calib.method == quant::CalibMethod::kPercentile ? (" " + std::to_string(o.calib.percentile)).c_str() : "");
+                pct);
   std::printf("  size:         %s -> %s (%.3fx)\n", format_bytes(double(rep.bytes_before)).c_str(),
               format_bytes(double(rep.bytes_after)).c_str(), rep.bytes_before ? double(rep.bytes_after) / double(rep.bytes_before) : 0.0);
   int total = 0;

@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "onnx/model.hpp"
+#include "onnx/opset.hpp"
 #include "onnx/writer.hpp"
 #include "quantize/quantizer.hpp"
 #include "unit/opt_test_util.hpp"
@@ -232,6 +233,54 @@ TEST(WeightOnlyInt4, ConvWeightsReshapedToReductionAxis) {
   EXPECT_EQ(q.constant(dq->inputs[0])->shape, (Shape{3, 2}));  // [M, C*kh*kw]
   auto x = ftensor({1, 2, 4, 4}, ramp(32, 0.45f, 5));
   EXPECT_EQ(run(q, x).size(), 5u);
+}
+
+TEST(WeightOnlyInt4, WrittenAtOpset21AndReloaded) {
+  auto g = small_cnn();
+  QuantizeOptions o;
+  o.mode = QuantMode::kWeightOnly;
+  onnx::Model m;
+  m.graph = std::make_shared<Graph>(*g);
+  ASSERT_TRUE(apply_weight_only_int4(*m.graph, o, nullptr).is_ok());
+  onnx::WriteOptions wo;
+  wo.default_opset = 21;
+  wo.compact = true;
+  auto bytes = onnx::serialize_model(m, wo);
+  ASSERT_TRUE(bytes.is_ok()) << bytes.status().to_string();
+  auto loaded = onnx::load_model_from_memory(bytes->data(), bytes->size());
+  ASSERT_TRUE(loaded.is_ok()) << loaded.status().to_string();
+  EXPECT_EQ(loaded.value()->opset(""), 21);
+  EXPECT_EQ(loaded.value()->ir_version, 10);
+  int int4 = 0;
+  for (auto& [id, t] : loaded.value()->graph->constants) int4 += t.dtype == DataType::kInt4;
+  EXPECT_EQ(int4, 2);
+  auto x = ftensor({1, 2, 4, 4}, ramp(32, 0.45f, 5));
+  EXPECT_EQ(run(*loaded.value()->graph, x), run(*m.graph, x));
+  wo.default_opset = 22;
+  EXPECT_FALSE(onnx::serialize_model(m, wo).is_ok());
+}
+
+TEST(WriterOpset, ReduceAxesBecomeAnInputFrom18) {
+  GraphBuilder b;
+  ValueId x = b.input("x", {2, 3});
+  b.output(b.node("ReduceMean", {x}, {test::a_ints("axes", {1})}));
+  Graph g = b.graph();
+  Graph g17 = g;
+  ASSERT_TRUE(onnx::denormalize_for_opset(g17, 17).is_ok());
+  EXPECT_EQ(g17.nodes[0].inputs.size(), 1u);
+  ASSERT_TRUE(onnx::denormalize_for_opset(g, 18).is_ok());
+  ASSERT_EQ(g.nodes[0].inputs.size(), 2u);
+  EXPECT_EQ(g.nodes[0].attr("axes"), nullptr);
+  EXPECT_EQ(g.constant(g.nodes[0].inputs[1])->as<int64_t>()[0], 1);
+  auto xt = ftensor({2, 3}, {1, 2, 3, 4, 5, 6});
+  EXPECT_EQ(run(g, xt), (std::vector<float>{2, 5}));
+  GraphBuilder b2;
+  ValueId y = b2.input("y", {1, 4, 2, 2});
+  ValueId s = b2.constant("s", ftensor({2}, {1, 1}));
+  b2.output(b2.node("GroupNormalization", {y, s, s}, {a_int("num_groups", 2)}));
+  Graph gn = b2.graph();
+  EXPECT_EQ(onnx::denormalize_for_opset(gn, 21).code(), StatusCode::kUnsupported);
+  EXPECT_FALSE(onnx::denormalize_for_opset(gn, 16).is_ok());
 }
 
 TEST(Dynamic, MatMulIntegerChain) {

@@ -16,6 +16,14 @@ GraphEditor::GraphEditor(Graph& g) : g_(g) {
     for (ValueId v : n.implicit_inputs) captured_.insert(v);
   }
   outputs_.insert(g.outputs.begin(), g.outputs.end());
+  for (const Node& n : g.nodes) node_names_.insert(n.name);
+}
+
+std::string GraphEditor::node_name(const std::string& base) {
+  std::string name = base;
+  for (int k = 1; node_names_.count(name); ++k) name = base + "_" + std::to_string(k);
+  node_names_.insert(name);
+  return name;
 }
 
 std::string GraphEditor::unique_name(const std::string& base) {

@@ -17,7 +17,8 @@ class GraphEditor {
   explicit GraphEditor(Graph& g);
 
   Graph& graph() { return g_; }
-  std::string unique_name(const std::string& base);
+  std::string unique_name(const std::string& base);  // for values
+  std::string node_name(const std::string& base);    // unique among node names (and reserved)
   ValueId add_value(const std::string& base);
   ValueId add_constant(const std::string& base, Tensor t);
   const Tensor* constant(ValueId id) const { return g_.constant(id); }
@@ -47,6 +48,7 @@ class GraphEditor {
   std::vector<int> producer_;
   std::vector<std::vector<std::pair<size_t, size_t>>> uses_;
   std::set<ValueId> captured_, outputs_;
+  std::set<std::string> node_names_;
   std::vector<Node> front_;
   std::map<size_t, std::vector<Node>> before_, after_;
   std::set<ValueId> drop_;

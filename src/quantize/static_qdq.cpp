@@ -132,8 +132,8 @@ Status apply_static(Graph& g, const StaticPlan& plan, const std::map<ValueId, Ra
     const ValueId qv = ed.add_value(base + "_q");
     const ValueId dv = ed.add_value(base + "_dq");
     ed.rewire(v, dv);
-    ed.insert_after_value(v, make_node(ed.unique_name(base + "_Q"), "QuantizeLinear", {v, sv, zv}, {qv}));
-    ed.insert_after_value(v, make_node(ed.unique_name(base + "_DQ"), "DequantizeLinear", {qv, sv, zv}, {dv}));
+    ed.insert_after_value(v, make_node(ed.node_name(base + "_Q"), "QuantizeLinear", {v, sv, zv}, {qv}));
+    ed.insert_after_value(v, make_node(ed.node_name(base + "_DQ"), "DequantizeLinear", {qv, sv, zv}, {dv}));
     if (ed.is_graph_output(v)) ed.take_over_output(v, dv, "_float");
     orig_of[dv] = v;
     ++tensors;
@@ -148,7 +148,7 @@ Status apply_static(Graph& g, const StaticPlan& plan, const std::map<ValueId, Ra
     std::vector<ValueId> in{qv, sv};
     if (zp) in.push_back(ed.add_constant(base + "_zp", *zp));
     const ValueId dv = ed.add_value(base + "_dq");
-    Node n = make_node(ed.unique_name(base + "_DQ"), "DequantizeLinear", std::move(in), {dv});
+    Node n = make_node(ed.node_name(base + "_DQ"), "DequantizeLinear", std::move(in), {dv});
     if (axis >= 0) n.attrs.push_back(int_attr("axis", axis));
     ed.insert_front(std::move(n));
     return dv;

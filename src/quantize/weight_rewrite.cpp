@@ -90,14 +90,14 @@ Status apply_dynamic(Graph& g, const QuantizeOptions& o, QuantizeReport* report)
     }
     const ValueId scaled = bias == kNoValue ? y : ed.add_value(base + "_scaled");
     std::vector<Node> seq;
-    seq.push_back(make_node(ed.unique_name(base + "_DynamicQuantizeLinear"), "DynamicQuantizeLinear", {x}, {xq, xs, xz}));
-    seq.push_back(make_node(ed.unique_name(base + "_MatMulInteger"), "MatMulInteger", {xq, wqv, xz, wzv}, {acc}));
-    Node cast = make_node(ed.unique_name(base + "_Cast"), "Cast", {acc}, {accf});
+    seq.push_back(make_node(ed.node_name(base + "_DynamicQuantizeLinear"), "DynamicQuantizeLinear", {x}, {xq, xs, xz}));
+    seq.push_back(make_node(ed.node_name(base + "_MatMulInteger"), "MatMulInteger", {xq, wqv, xz, wzv}, {acc}));
+    Node cast = make_node(ed.node_name(base + "_Cast"), "Cast", {acc}, {accf});
     cast.attrs.push_back(int_attr("to", int64_t(DataType::kFloat)));
     seq.push_back(std::move(cast));
-    seq.push_back(make_node(ed.unique_name(base + "_scale_Mul"), "Mul", {xs, wsv}, {sc}));
-    seq.push_back(make_node(ed.unique_name(base + "_output_Mul"), "Mul", {accf, sc}, {scaled}));
-    if (bias != kNoValue) seq.push_back(make_node(ed.unique_name(base + "_bias_Add"), "Add", {scaled, bias}, {y}));
+    seq.push_back(make_node(ed.node_name(base + "_scale_Mul"), "Mul", {xs, wsv}, {sc}));
+    seq.push_back(make_node(ed.node_name(base + "_output_Mul"), "Mul", {accf, sc}, {scaled}));
+    if (bias != kNoValue) seq.push_back(make_node(ed.node_name(base + "_bias_Add"), "Add", {scaled, bias}, {y}));
     // The original node is replaced: the sequence goes before it and it becomes an Identity-free
     // no-op by taking the last node's place.
     Node last = std::move(seq.back());
@@ -145,7 +145,7 @@ Status apply_weight_only_int4(Graph& g, const QuantizeOptions& o, QuantizeReport
     const ValueId qv = ed.add_constant(wname + "_int4", std::move(bq->q));
     const ValueId sv = ed.add_constant(wname + "_scale", std::move(bq->scales));
     ValueId dv = ed.add_value(wname + "_dequantized");
-    Node dq = make_node(ed.unique_name(wname + "_DequantizeLinear"), "DequantizeLinear", {qv, sv}, {dv});
+    Node dq = make_node(ed.node_name(wname + "_DequantizeLinear"), "DequantizeLinear", {qv, sv}, {dv});
     dq.attrs.push_back(int_attr("axis", axis));
     dq.attrs.push_back(int_attr("block_size", o.block));
     ed.insert_front(std::move(dq));
@@ -154,7 +154,7 @@ Status apply_weight_only_int4(Graph& g, const QuantizeOptions& o, QuantizeReport
       for (int64_t d = 0; d < w->rank(); ++d) shape.as<int64_t>()[d] = w->shape[size_t(d)];
       const ValueId shv = ed.add_constant(wname + "_shape", std::move(shape));
       const ValueId rv = ed.add_value(wname + "_reshaped");
-      ed.insert_front(make_node(ed.unique_name(wname + "_Reshape"), "Reshape", {dv, shv}, {rv}));
+      ed.insert_front(make_node(ed.node_name(wname + "_Reshape"), "Reshape", {dv, shv}, {rv}));
       dv = rv;
     }
     n.inputs[1] = dv;

@@ -173,6 +173,22 @@ TEST(StaticQdq, QuantizedOutputKeepsItsName) {
   EXPECT_EQ(producer(q.g, out)->op_type, "DequantizeLinear");
 }
 
+TEST(StaticQdq, SharedWeightsGetUniqueNodeNames) {
+  // Two Convs reading the same weight and bias (ONNX Runtime rejects duplicate node names).
+  GraphBuilder b;
+  ValueId x = b.input("x", {1, 2, 4, 4});
+  ValueId w = b.constant("w", ftensor({2, 2, 1, 1}, ramp(4, 0.5f, 1)));
+  ValueId cb = b.constant("b", ftensor({2}, {0.1f, -0.1f}));
+  ValueId c1 = b.node("Conv", {x, w, cb});
+  b.output(b.node("Conv", {c1, w, cb}));
+  Graph g = b.graph();
+  QuantizeOptions o;
+  Quantized q = quantize_static(g, o);
+  std::set<std::string> names;
+  for (const Node& n : q.g.nodes) EXPECT_TRUE(names.insert(n.name).second) << "duplicate node name " << n.name;
+  EXPECT_EQ(count_op(q.g, "DequantizeLinear"), 2 + 4);
+}
+
 TEST(StaticQdq, WrittenModelReloadsAndRuns) {
   auto g = small_cnn();
   QuantizeOptions o;

@@ -43,7 +43,7 @@ if [ "$TARGET" = fuzz_quant_data ]; then
   { printf '\x02'; printf '\x00\x00\x08\x01\x00\x00\x00\x04abcd' | gzip -c; } > "$SEEDS/gz"
   { printf '\x03P5\n# c\n2 2\n255\n'; printf '\x00\x40\x80\xff'; } > "$SEEDS/pgm"
   { printf '\x0bP6 1 1 255\n'; printf '\xff\x00\x00'; } > "$SEEDS/ppm"
-  png=$(find /usr/share -name '*.png' -size -4k 2>/dev/null | head -n 3)
+  png=$(find /usr/share -name '*.png' -size -4k 2>/dev/null | head -n 3 || true)
   for f in $png; do { printf '\x04'; cat "$f"; } > "$SEEDS/png_$(basename "$f")"; done
 fi
 [ "$TARGET" = fuzz_quant_data ] || cp models/fashion_mnist/fashion_cnn.onnx "$SEEDS/fashion_cnn.onnx"

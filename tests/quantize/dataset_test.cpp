@@ -4,6 +4,10 @@
 #include <zlib.h>
 #endif
 
+#ifdef PETREL_HAVE_PNG
+#include <png.h>
+#endif
+
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -250,6 +254,47 @@ TEST(Images, PnmDecodeAndErrors) {
   const std::vector<uint8_t> sig{0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n', 0, 0, 0, 13, 'I', 'H', 'D', 'R', 0, 0};
   EXPECT_FALSE(decode_png(sig.data(), sig.size()).is_ok());
   EXPECT_FALSE(decode_png(ok.data(), ok.size()).is_ok());
+}
+
+TEST(Images, PngDecodes) {
+#ifndef PETREL_HAVE_PNG
+  GTEST_SKIP() << "built without libpng";
+#else
+  // Encode a 3x2 RGB and a 2x2 grey+alpha image with libpng's simplified API, decode ours.
+  const uint8_t rgb[18] = {255, 0, 0, 0, 255, 0, 0, 0, 255, 10, 20, 30, 40, 50, 60, 70, 80, 90};
+  png_image im{};
+  im.version = PNG_IMAGE_VERSION;
+  im.width = 3;
+  im.height = 2;
+  im.format = PNG_FORMAT_RGB;
+  png_alloc_size_t len = 0;
+  ASSERT_TRUE(png_image_write_to_memory(&im, nullptr, &len, 0, rgb, 0, nullptr));
+  std::vector<uint8_t> buf(len);
+  ASSERT_TRUE(png_image_write_to_memory(&im, buf.data(), &len, 0, rgb, 0, nullptr));
+  auto img = decode_png(buf.data(), len);
+  ASSERT_TRUE(img.is_ok()) << img.status().to_string();
+  EXPECT_EQ(img->width, 3);
+  EXPECT_EQ(img->height, 2);
+  EXPECT_EQ(img->channels, 3);
+  EXPECT_EQ(img->pixels, std::vector<uint8_t>(rgb, rgb + 18));
+  const uint8_t ga[8] = {0, 255, 100, 255, 200, 0, 255, 128};
+  png_image im2{};
+  im2.version = PNG_IMAGE_VERSION;
+  im2.width = 2;
+  im2.height = 2;
+  im2.format = PNG_FORMAT_GA;
+  len = 0;
+  ASSERT_TRUE(png_image_write_to_memory(&im2, nullptr, &len, 0, ga, 0, nullptr));
+  buf.assign(len, 0);
+  ASSERT_TRUE(png_image_write_to_memory(&im2, buf.data(), &len, 0, ga, 0, nullptr));
+  auto g = decode_png(buf.data(), len);
+  ASSERT_TRUE(g.is_ok()) << g.status().to_string();
+  EXPECT_EQ(g->channels, 1);  // alpha dropped
+  EXPECT_EQ(g->pixels, (std::vector<uint8_t>{0, 100, 200, 255}));
+  // Truncating a valid PNG before its image data ends gives an error, never a crash (the
+  // 12-byte IEND trailer is not needed to decode the pixels).
+  for (size_t cut = 8; cut + 12 < len; cut += 3) EXPECT_FALSE(decode_png(buf.data(), cut).is_ok()) << cut;
+#endif
 }
 
 TEST(Images, PreprocessingFlags) {

@@ -12,6 +12,8 @@ PKGS=(
   libsodium-dev nlohmann-json3-dev
   # XNNPACK provider (f32 convolution, fully-connected, pooling, element-wise)
   libxnnpack-dev libpthreadpool-dev libcpuinfo-dev
+  # quantization data readers: gzip'ed IDX datasets (zlib) and PNG calibration images (libpng)
+  zlib1g-dev libpng-dev
   # ONNX conformance data and python tooling for tests and model export
   libonnx-testdata python3-onnx python3-numpy
   python3-torch python3-torchvision dataset-fashion-mnist

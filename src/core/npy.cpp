@@ -38,7 +38,7 @@ bool find_value(const std::string& h, const std::string& key, std::string& out) 
 
 }  // namespace
 
-Result<Tensor> parse_npy(const uint8_t* data, size_t size) {
+Result<NpyHeader> parse_npy_header(const uint8_t* data, size_t size) {
   if (size < 10 || std::memcmp(data, "\x93NUMPY", 6) != 0) return invalid_argument("not a .npy file (bad magic)");
   const uint8_t major = data[6];
   size_t header_len, off;
@@ -76,12 +76,24 @@ Result<Tensor> parse_npy(const uint8_t* data, size_t size) {
     s.push_back(v);
     if (s.size() > 64) return invalid_argument(".npy shape has too many dimensions");
   }
-  PETREL_ASSIGN_OR_RETURN(Tensor t, Tensor::allocate(dt, s));
-  const size_t need = t.nbytes();
+  auto n = checked_numel(s);
+  if (!n) return invalid_argument(".npy shape " + shape_to_string(s) + ": " + n.status().message());
+  const size_t need = packed_bytes(dt, n.value());
   const size_t body = off + header_len;
   if (size - body < need)
     return invalid_argument(".npy data has " + std::to_string(size - body) + " bytes, shape " + shape_to_string(s) + " needs " + std::to_string(need));
-  if (need) std::memcpy(t.data, data + body, need);
+  NpyHeader hd;
+  hd.dtype = dt;
+  hd.shape = std::move(s);
+  hd.data_offset = body;
+  hd.data_bytes = need;
+  return hd;
+}
+
+Result<Tensor> parse_npy(const uint8_t* data, size_t size) {
+  PETREL_ASSIGN_OR_RETURN(NpyHeader h, parse_npy_header(data, size));
+  PETREL_ASSIGN_OR_RETURN(Tensor t, Tensor::allocate(h.dtype, h.shape));
+  if (h.data_bytes) std::memcpy(t.data, data + h.data_offset, h.data_bytes);
   return t;
 }
 

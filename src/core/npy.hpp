@@ -9,6 +9,16 @@
 
 namespace petrel {
 
+// The header of a .npy file: element type, shape, and where the data starts.
+struct NpyHeader {
+  DataType dtype = DataType::kUndefined;
+  Shape shape;
+  size_t data_offset = 0;  // bytes from the start of the file
+  size_t data_bytes = 0;   // bytes the shape needs (checked to be present)
+};
+// Parses and checks the header (magic, version, dict, dtype, C order, shape <= kMaxElements,
+// enough bytes after it). Untrusted input: errors, never crashes.
+Result<NpyHeader> parse_npy_header(const uint8_t* data, size_t size);
 // Parses .npy bytes (untrusted: every field is bounds-checked).
 Result<Tensor> parse_npy(const uint8_t* data, size_t size);
 Result<Tensor> read_npy(const std::string& path);

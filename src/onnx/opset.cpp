@@ -193,4 +193,27 @@ Status normalize_opsets(Graph& g) {
   return Status::ok();
 }
 
+Status denormalize_for_opset(Graph& g, int64_t opset) {
+  if (opset < kIrOpset || opset > kMaxWriteOpset)
+    return unsupported("cannot write default-domain opset " + std::to_string(opset) + " (supported: " +
+                       std::to_string(kIrOpset) + ".." + std::to_string(kMaxWriteOpset) + ")");
+  static const char* const kReduce18[] = {"ReduceL1", "ReduceL2", "ReduceLogSum", "ReduceLogSumExp", "ReduceMax",
+                                          "ReduceMean", "ReduceMin", "ReduceProd", "ReduceSumSquare"};
+  for (Node& n : g.nodes) {
+    for (Attribute& a : n.attrs) {
+      if (a.type == AttrType::kGraph && a.g) PETREL_RETURN_IF_ERROR(denormalize_for_opset(*a.g, opset));
+      for (auto& sg : a.graphs)
+        if (sg) PETREL_RETURN_IF_ERROR(denormalize_for_opset(*sg, opset));
+    }
+    if (!n.domain.empty()) continue;
+    if (opset >= 18)
+      for (const char* op : kReduce18)
+        if (n.op_type == op) PETREL_RETURN_IF_ERROR(ints_attr_to_input(g, n, "axes", 1));
+    if (opset >= 20 && n.op_type == "DFT") PETREL_RETURN_IF_ERROR(ints_attr_to_input(g, n, "axis", 2, true));
+    if (opset >= 21 && n.op_type == "GroupNormalization")
+      return unsupported(n.label() + ": GroupNormalization changed meaning in opset 21; cannot write this model at opset " + std::to_string(opset));
+  }
+  return Status::ok();
+}
+
 }  // namespace petrel::onnx

@@ -49,7 +49,7 @@ class Writer {
   }
 };
 
-Status write_tensor(Writer& w, uint32_t field, const Tensor& t, const std::string& name) {
+Status write_tensor(Writer& w, uint32_t field, const Tensor& t, const std::string& name, size_t align = kAlign) {
   size_t at = w.begin(field);
   for (int64_t d : t.shape) w.field_varint(1, uint64_t(d));
   w.field_varint(2, uint64_t(t.dtype));
@@ -58,12 +58,14 @@ Status write_tensor(Writer& w, uint32_t field, const Tensor& t, const std::strin
     for (int64_t i = 0; i < t.numel(); ++i) w.field_string(6, t.as<std::string>()[i]);
   } else {
     const size_t n = t.nbytes();
-    // Pad with a doc_string (field 12) so the raw bytes start 64-byte aligned in the file.
+    // Pad with a doc_string (field 12) so the raw bytes start `align`-byte aligned in the file.
     const size_t head = 1 + Writer::varint_size(n);
-    size_t pad = (kAlign - (w.buf.size() + 2 + head) % kAlign) % kAlign;
-    w.tag(12, 2);
-    w.varint(pad);
-    w.buf.insert(w.buf.end(), pad, ' ');
+    if ((w.buf.size() + head) % align != 0) {
+      size_t pad = (align - (w.buf.size() + 2 + head) % align) % align;
+      w.tag(12, 2);
+      w.varint(pad);
+      w.buf.insert(w.buf.end(), pad, ' ');
+    }
     w.field_bytes(9, t.data, n);
   }
   return w.end(at);
@@ -100,7 +102,7 @@ void write_value_info(Writer& w, uint32_t field, const ValueInfo& vi) {
   (void)w.end(at);
 }
 
-Status write_graph(Writer& w, uint32_t field, const Graph& g, const std::string& name);
+Status write_graph(Writer& w, uint32_t field, const Graph& g, const std::string& name, bool compact = false);
 
 Status write_attribute(Writer& w, const Attribute& a) {
   size_t at = w.begin(5);
@@ -124,7 +126,15 @@ Status write_attribute(Writer& w, const Attribute& a) {
   return w.end(at);
 }
 
-Status write_graph(Writer& w, uint32_t field, const Graph& g, const std::string& name) {
+// Alignment of an initializer's raw bytes: 64, or with `compact` just the element size (what
+// zero-copy loading needs; 1-byte types then need no padding at all).
+size_t raw_alignment(const Tensor& t, bool compact) {
+  if (!compact) return kAlign;
+  const size_t e = dtype_size(t.dtype);
+  return e == 0 ? 1 : e > 8 ? 8 : e;
+}
+
+Status write_graph(Writer& w, uint32_t field, const Graph& g, const std::string& name, bool compact) {
   size_t at = w.begin(field);
   w.field_string(2, name.empty() ? "graph" : name);
   auto vname = [&](ValueId id) { return id == kNoValue ? std::string() : g.values[size_t(id)].name; };
@@ -142,7 +152,7 @@ Status write_graph(Writer& w, uint32_t field, const Graph& g, const std::string&
   // Initializers in value order, so the output is deterministic.
   for (size_t id = 0; id < g.values.size(); ++id) {
     const Tensor* t = g.constant(ValueId(id));
-    if (t) PETREL_RETURN_IF_ERROR(write_tensor(w, 5, *t, g.values[id].name));
+    if (t) PETREL_RETURN_IF_ERROR(write_tensor(w, 5, *t, g.values[id].name, raw_alignment(*t, compact)));
   }
   for (ValueId id : g.inputs) write_value_info(w, 11, g.values[size_t(id)]);
   for (ValueId id : g.outputs) write_value_info(w, 12, g.values[size_t(id)]);
@@ -151,10 +161,14 @@ Status write_graph(Writer& w, uint32_t field, const Graph& g, const std::string&
 
 }  // namespace
 
-Result<std::vector<uint8_t>> serialize_model(const Model& m) {
+Result<std::vector<uint8_t>> serialize_model(const Model& m, const WriteOptions& o) {
   if (!m.graph) return invalid_argument("the model has no graph");
+  if (o.default_opset < kIrOpset || o.default_opset > kMaxWriteOpset)
+    return unsupported("cannot write default-domain opset " + std::to_string(o.default_opset));
   Writer w;
-  w.field_varint(1, 8);  // IR version 8 (ONNX 1.10+)
+  // IR version 8 (ONNX 1.10+) is enough for opset 17; opset 19 came with IR 9, and opset 21
+  // (INT4/UINT4 tensors) with IR 10.
+  w.field_varint(1, o.default_opset >= 21 ? 10 : o.default_opset >= 19 ? 9 : 8);
   w.field_string(2, "petrel");
   w.field_string(3, "0.1.0");
   if (!m.domain.empty()) w.field_string(4, m.domain);
@@ -165,15 +179,15 @@ Result<std::vector<uint8_t>> serialize_model(const Model& m) {
     const bool def = d.empty() || d == "ai.onnx";
     has_default |= def;
     if (!def) w.field_string(1, d);
-    w.field_varint(2, uint64_t(def ? kIrOpset : v));
+    w.field_varint(2, uint64_t(def ? o.default_opset : v));
     PETREL_RETURN_IF_ERROR(w.end(at));
   }
   if (!has_default) {
     size_t at = w.begin(8);
-    w.field_varint(2, uint64_t(kIrOpset));
+    w.field_varint(2, uint64_t(o.default_opset));
     PETREL_RETURN_IF_ERROR(w.end(at));
   }
-  PETREL_RETURN_IF_ERROR(write_graph(w, 7, *m.graph, m.graph->name));
+  PETREL_RETURN_IF_ERROR(write_graph(w, 7, *m.graph, m.graph->name, o.compact));
   for (const auto& [k, v] : m.metadata) {
     size_t at = w.begin(14);
     w.field_string(1, k);
@@ -183,8 +197,8 @@ Result<std::vector<uint8_t>> serialize_model(const Model& m) {
   return std::move(w.buf);
 }
 
-Status write_model(const Model& m, const std::string& path) {
-  PETREL_ASSIGN_OR_RETURN(auto bytes, serialize_model(m));
+Status write_model(const Model& m, const std::string& path, const WriteOptions& o) {
+  PETREL_ASSIGN_OR_RETURN(auto bytes, serialize_model(m, o));
   std::string tmp = path + ".tmp";
   FILE* f = std::fopen(tmp.c_str(), "wb");
   if (!f) return io_error("cannot write " + tmp);

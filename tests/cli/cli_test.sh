@@ -90,5 +90,37 @@ expect_in wrong-shape-msg "$work/err" "dimension 2"
 check no-args 2 "$petrel" run
 check unknown-flag 2 "$petrel" run "$model" --frobnicate
 
+# quantize / eval: a real run on a few samples, and the argument errors.
+check quantize-help 0 "$petrel" quantize --help
+expect_in quantize-help-method "$work/out" "--method"
+expect_in quantize-help-sensitivity "$work/out" "--sensitivity"
+check eval-help 0 "$petrel" eval --help
+expect_in eval-help-reference "$work/out" "--reference"
+mkdir -p "$work/calib"
+for i in 0 1 2 3; do cp "$samples/sample_$i.npy" "$work/calib/"; done
+check quantize-static 0 "$petrel" quantize "$model" -o "$work/q8.onnx" --calib "$work/calib" --sensitivity --sensitivity-samples 2
+expect_in quantize-summary-size "$work/out" "size:"
+expect_in quantize-summary-nodes "$work/out" "Conv 5"
+expect_in quantize-sensitivity "$work/out" "SQNR dB"
+check quantize-exclude 0 "$petrel" quantize "$model" -o "$work/q8x.onnx" --calib "$work/calib" --exclude Gemm
+expect_in quantize-excluded "$work/out" "(Gemm)"
+check quantize-int4 0 "$petrel" quantize "$model" -o "$work/q4.onnx" --bits 4 --weights-only
+expect_in quantize-int4-opset "$work/out" "opset:        21"
+check run-int4 0 "$petrel" run "$work/q4.onnx" --input "image=$samples/sample_0.npy" -q
+printf '9\n2\n1\n1\n' > "$work/labels.txt"
+check eval 0 "$petrel" eval "$work/q8.onnx" --data "$work/calib" --labels "$work/labels.txt" --reference "$model" --json
+/usr/bin/python3 -c "import json,sys; d=json.load(open(sys.argv[1])); assert d['samples']==4 and 0<=d['top1']<=1 and 'top1_agreement' in d, d" "$work/out" \
+  && pass=$((pass + 1)) || { fail=$((fail + 1)); echo "FAIL eval-json content"; cat "$work/out"; }
+check quantize-no-calib 2 "$petrel" quantize "$model" -o "$work/x.onnx"
+expect_in quantize-no-calib-msg "$work/err" "--calib"
+check quantize-bits4-static 2 "$petrel" quantize "$model" -o "$work/x.onnx" --bits 4
+check quantize-bad-method 2 "$petrel" quantize "$model" -o "$work/x.onnx" --calib "$work/calib" --method kld
+check quantize-bad-block 2 "$petrel" quantize "$model" -o "$work/x.onnx" --bits 4 --weights-only --block 24
+check quantize-missing-data 2 "$petrel" quantize "$model" -o "$work/x.onnx" --calib "$work/nope"
+check quantize-bad-calib 2 "$petrel" quantize "$model" -o "$work/x.onnx" --calib "$samples/expected_logits.npy"
+expect_in quantize-bad-calib-msg "$work/err" "expected_logits.npy"
+check eval-few-labels 2 "$petrel" eval "$model" --data "$work/calib" --labels <(printf '1\n')
+check eval-bad-labels 2 "$petrel" eval "$model" --data "$work/calib" --labels "$samples/labels.txt"
+
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

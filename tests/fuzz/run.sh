@@ -5,6 +5,7 @@
 #   fuzz_model_run     load + create + run the graph   corpus build/fuzz/corpus-run,  findings build/fuzz/findings-run/
 #   fuzz_bundle_reader bundle header, signature, manifest, extraction
 #                                                      corpus build/fuzz/corpus-bundle, findings build/fuzz/findings-bundle/
+#   fuzz_quant_data    quantization data readers       corpus build/fuzz/corpus-data, findings build/fuzz/findings-data/
 # Exits non-zero on any finding (crash, leak, sanitizer report, timeout, out-of-memory); the
 # reproducer is left in the findings folder.
 #
@@ -19,7 +20,8 @@ case "$TARGET" in
   fuzz_model_loader) SUFFIX="" ;;
   fuzz_model_run) SUFFIX="-run" ;;
   fuzz_bundle_reader) SUFFIX="-bundle" ;;
-  *) echo "unknown fuzz target '$TARGET' (fuzz_model_loader, fuzz_model_run or fuzz_bundle_reader)" >&2; exit 2 ;;
+  fuzz_quant_data) SUFFIX="-data" ;;
+  *) echo "unknown fuzz target '$TARGET' (fuzz_model_loader, fuzz_model_run, fuzz_bundle_reader or fuzz_quant_data)" >&2; exit 2 ;;
 esac
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$ROOT"
@@ -41,13 +43,23 @@ if [ "$TARGET" = fuzz_bundle_reader ]; then
   # Seeds: valid signed bundles (plain, encrypted, with a calibration profile) that the fuzzer
   # writes itself at start-up with its fixed key.
   export PETREL_FUZZ_BUNDLE_SEEDS="$SEEDS"
+elif [ "$TARGET" = fuzz_quant_data ]; then
+  # One byte picks the reader (0 npy, 1 IDX, 2 gzip, 3 PGM/PPM, 4 PNG), the file follows.
+  { printf '\x00'; cat models/fashion_mnist/samples/sample_0.npy; } > "$SEEDS/npy"
+  { printf '\x01\x00\x00\x08\x03\x00\x00\x00\x02\x00\x00\x00\x02\x00\x00\x00\x02'; head -c 8 /dev/zero; } > "$SEEDS/idx"
+  { printf '\x02'; printf '\x00\x00\x08\x01\x00\x00\x00\x04abcd' | gzip -c; } > "$SEEDS/gz"
+  { printf '\x03P5\n# c\n2 2\n255\n'; printf '\x00\x40\x80\xff'; } > "$SEEDS/pgm"
+  { printf '\x0bP6 1 1 255\n'; printf '\xff\x00\x00'; } > "$SEEDS/ppm"
+  png=$(find /usr/share -name '*.png' -size -4k 2>/dev/null | head -n 3 || true)
+  for f in $png; do { printf '\x04'; cat "$f"; } > "$SEEDS/png_$(basename "$f")"; done
 else
 cp models/fashion_mnist/fashion_cnn.onnx "$SEEDS/fashion_cnn.onnx"
 for f in tests/malformed/*.onnx; do
+  [ "$TARGET" = fuzz_quant_data ] && break
   [ -s "$f" ] && cp "$f" "$SEEDS/malformed_$(basename "$f")"
 done
 NODE=/usr/share/libonnx-testdata/data/node
-if [ -d "$NODE" ]; then
+if [ -d "$NODE" ] && [ "$TARGET" != fuzz_quant_data ]; then
   for t in test_if test_if_seq test_loop11 test_loop13_seq test_scan9_sum test_constant \
            test_conv_with_strides_padding test_reshape_extended_dims test_gather_0 \
            test_resize_upsample_scales_nearest test_upsample_nearest test_cast_FLOAT_to_STRING \

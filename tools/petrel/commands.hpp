@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "petrel/status.hpp"
+#include "data_args.hpp"
 
 namespace petrel::cli {
 
@@ -86,4 +87,31 @@ int cmd_update(const UpdateArgs& args);
 namespace petrel::bundle { struct PublicKey; }
 namespace petrel::cli {
 Status load_trusted_keys(const std::vector<std::string>& files, std::vector<bundle::PublicKey>& out);
+struct QuantizeArgs {
+  std::string model, output, calib;
+  bool dynamic = false, weights_only = false;
+  int bits = 8;
+  int64_t block = 32;
+  std::string method = "minmax";
+  double percentile = 99.99;
+  std::string activations = "u8";
+  bool reduce_range = false, per_tensor = false, quantize_outputs = false, no_preprocess = false;
+  std::vector<std::string> exclude;
+  bool sensitivity = false;
+  int sensitivity_samples = 8;
+  bool progress = false, no_xnnpack = false, verbose = false;
+  int threads = 1;
+  DataArgs data;
+};
+int cmd_quantize(const QuantizeArgs& args);
+
+struct EvalArgs {
+  std::string model, data, labels, reference;
+  int top = 5;
+  bool json = false, progress = false, no_xnnpack = false;
+  int threads = 1;
+  DataArgs data_opts;
+};
+int cmd_eval(const EvalArgs& args);
+
 }  // namespace petrel::cli

@@ -113,6 +113,49 @@ int main(int argc, char** argv) {
   add_common(u_good);
   auto* u_check = update->add_subcommand("check", "Recover the store and smoke-test the active model (exit 0 if it passes)");
   add_common(u_check);
+  QuantizeArgs qa;
+  auto* quantize = app.add_subcommand("quantize",
+      "Quantize a model to standard ONNX (QDQ) that Petrel and ONNX Runtime run: static INT8 (default, needs --calib), "
+      "--dynamic INT8, or --bits 4 --weights-only INT4");
+  quantize->add_option("model", qa.model, "ONNX model file (float32)")->required();
+  quantize->add_option("-o,--output", qa.output, "Output ONNX file")->required();
+  quantize->add_option("--calib", qa.calib, "Calibration data: a folder of .npy files (or of sample folders with INPUT.npy), "
+                                            "a batch .npy (N,...), a raw float32 file (see --shape), IDX images (.gz ok), "
+                                            "a folder of .pgm/.ppm/.png images, or random:N");
+  quantize->add_flag("--dynamic", qa.dynamic, "Dynamic INT8: int8 weights, activations quantized at run time "
+                                              "(DynamicQuantizeLinear + MatMulInteger) for MatMul/Gemm; no calibration");
+  quantize->add_flag("--weights-only", qa.weights_only, "Quantize only the weights (with --bits 4: INT4 blocks, opset-21 DequantizeLinear)");
+  quantize->add_option("--bits", qa.bits, "Weight bits: 8, or 4 with --weights-only")->capture_default_str();
+  quantize->add_option("--block", qa.block, "INT4 block size along the reduction axis (power of two >= 16; 32 or 64 usual)")->capture_default_str();
+  quantize->add_option("--method", qa.method, "Calibration: minmax, percentile or entropy (KL divergence, 2048-bin histograms)")->capture_default_str();
+  quantize->add_option("--percentile", qa.percentile, "Percentile for --method percentile (of |x| per sign)")->capture_default_str();
+  quantize->add_option("--activations", qa.activations, "Activation type: u8 or s8 (asymmetric)")->capture_default_str();
+  quantize->add_flag("--reduce-range", qa.reduce_range, "7-bit activations (u8 0..127, s8 -64..63) for CPUs without VNNI "
+                                                        "(avoids int16 saturation in u8*s8 multiply-adds)");
+  quantize->add_flag("--per-tensor", qa.per_tensor, "One weight scale per tensor instead of per output channel");
+  quantize->add_option("--exclude", qa.exclude, "Keep these nodes in float: node names or op types (comma-separated; repeatable)");
+  quantize->add_flag("--quantize-outputs", qa.quantize_outputs, "Also quantize tensors that are graph outputs (default: they stay float)");
+  quantize->add_flag("--no-preprocess", qa.no_preprocess, "Skip folding (Conv+BatchNorm, constants, Identity/Dropout) before quantizing");
+  quantize->add_flag("--sensitivity", qa.sensitivity, "Report each layer's output error (SQNR) when only it is quantized, worst first");
+  quantize->add_option("--sensitivity-samples", qa.sensitivity_samples, "Calibration samples the sensitivity report runs")->capture_default_str();
+  quantize->add_flag("-v,--verbose", qa.verbose, "Print each calibrated tensor's observed and chosen range");
+  quantize->add_flag("--progress", qa.progress, "Show the progress bar even when stderr is not a terminal");
+  quantize->add_option("-t,--threads", qa.threads, "Threads for calibration runs")->capture_default_str();
+  quantize->add_flag("--no-xnnpack", qa.no_xnnpack, "Calibrate on Petrel's own kernels only");
+  add_data_options(quantize, qa.data);
+
+  EvalArgs ea;
+  auto* eval = app.add_subcommand("eval", "Classification accuracy over a labelled dataset: top-1, top-k, and top-1 agreement with --reference");
+  eval->add_option("model", ea.model, "ONNX model file whose first output is the class scores")->required();
+  eval->add_option("--data", ea.data, "Samples, in any --calib format of `petrel quantize`")->required();
+  eval->add_option("--labels", ea.labels, "Labels: IDX (.gz ok), .npy of integers, or text with one integer per line")->required();
+  eval->add_option("--reference", ea.reference, "Second model (e.g. the float original): its accuracy and top-1 agreement");
+  eval->add_option("--top", ea.top, "k for top-k accuracy")->capture_default_str();
+  eval->add_flag("--json", ea.json, "One JSON object");
+  eval->add_flag("--progress", ea.progress, "Show the progress bar even when stderr is not a terminal");
+  eval->add_option("-t,--threads", ea.threads, "Threads")->capture_default_str();
+  eval->add_flag("--no-xnnpack", ea.no_xnnpack, "Run on Petrel's own kernels only");
+  add_data_options(eval, ea.data_opts);
 
   try {
     app.parse(argc, argv);
@@ -132,6 +175,8 @@ int main(int argc, char** argv) {
       if (*c) ua.action = c->get_name();
     return cmd_update(ua);
   }
+  if (*quantize) return cmd_quantize(qa);
+  if (*eval) return cmd_eval(ea);
   std::cout << app.help();
   return kExitUsage;
 }

@@ -9,8 +9,9 @@
 namespace petrel::ref {
 namespace {
 
+bool is_int4(DataType t) { return t == DataType::kInt4 || t == DataType::kUInt4; }
 bool is_quant_type(DataType t) {
-  return t == DataType::kUInt8 || t == DataType::kInt8 || t == DataType::kUInt16 || t == DataType::kInt16;
+  return t == DataType::kUInt8 || t == DataType::kInt8 || t == DataType::kUInt16 || t == DataType::kInt16 || is_int4(t);
 }
 
 // How scale/zero-point elements map onto x, derived from the scale's shape.
@@ -71,8 +72,9 @@ Status check_zero_point(const OpContext& ctx, const Tensor& scale) {
   return Status::ok();
 }
 
-template <typename Q>
-void quantize(const QuantLayout& lay, const Tensor& x, const Tensor& scale, const Tensor* zp, Q* y) {
+// Q is the saturation type; Out stores one element (a plain store, or a 4-bit packer).
+template <typename Q, typename Out>
+void quantize(const QuantLayout& lay, const Tensor& x, const Tensor& scale, const Tensor* zp, Out&& out) {
   const int64_t n = x.numel();
   (void)dispatch_float(scale.dtype, [&](auto stag) {
     using S = typename decltype(stag)::type;
@@ -84,7 +86,7 @@ void quantize(const QuantLayout& lay, const Tensor& x, const Tensor& scale, cons
       // that ties round identically), then round half to even, add the zero point, saturate.
       lay.for_each(n, [&](int64_t e, int64_t s) {
         const float q = std::nearbyint(float(load(xp[e])) / float(load(sp[s])));
-        y[e] = saturate_round<Q>(double(q) + zero_point_at(zp, s));
+        out(e, saturate_round<Q>(double(q) + zero_point_at(zp, s)));
       });
       return Status::ok();
     };
@@ -118,11 +120,16 @@ class QuantizeKernel final : public Kernel {
     QuantLayout lay;
     PETREL_RETURN_IF_ERROR(lay.build(ctx, x, scale, axis_, block_));
     Tensor& y = ctx.output(0);
+    auto plain = [](auto* p) { return [p](int64_t e, auto v) { p[e] = v; }; };
+    uint8_t* packed = y.as<uint8_t>();
+    auto nibbles = [packed](int64_t e, int32_t v) { int4_set(packed, e, v); };
     switch (y.dtype) {
-      case DataType::kUInt8: quantize(lay, x, scale, zp, y.as<uint8_t>()); break;
-      case DataType::kInt8: quantize(lay, x, scale, zp, y.as<int8_t>()); break;
-      case DataType::kUInt16: quantize(lay, x, scale, zp, y.as<uint16_t>()); break;
-      default: quantize(lay, x, scale, zp, y.as<int16_t>()); break;
+      case DataType::kUInt8: quantize<uint8_t>(lay, x, scale, zp, plain(y.as<uint8_t>())); break;
+      case DataType::kInt8: quantize<int8_t>(lay, x, scale, zp, plain(y.as<int8_t>())); break;
+      case DataType::kUInt16: quantize<uint16_t>(lay, x, scale, zp, plain(y.as<uint16_t>())); break;
+      case DataType::kInt4: quantize<Int4Range>(lay, x, scale, zp, nibbles); break;
+      case DataType::kUInt4: quantize<UInt4Range>(lay, x, scale, zp, nibbles); break;
+      default: quantize<int16_t>(lay, x, scale, zp, plain(y.as<int16_t>())); break;
     }
     return Status::ok();
   }
@@ -160,6 +167,14 @@ class DequantizeKernel final : public Kernel {
       using S = typename decltype(stag)::type;
       const S* sp = scale.as<S>();
       S* y = ctx.output(0).as<S>();
+      if (is_int4(x.dtype)) {
+        const uint8_t* xp = x.as<uint8_t>();
+        const bool sgn = x.dtype == DataType::kInt4;
+        lay.for_each(n, [&](int64_t e, int64_t s) {
+          y[e] = store<S>(float(int4_get(xp, e, sgn) - zero_point_at(zp, s)) * float(load(sp[s])));
+        });
+        return Status::ok();
+      }
       return dispatch_all_numeric(x.dtype, [&](auto xtag) {
         using X = typename decltype(xtag)::type;
         if constexpr (std::is_integral_v<X>) {

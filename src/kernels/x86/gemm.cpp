@@ -68,6 +68,12 @@ class GemmKernel final : public FastPathKernel {
       packed_valid_ = b_const_;
       packed_isa_ = ik.isa;
       packed_src_ = b.data;
+      // Weights: their pages go back to the OS once (later re-packs, e.g. on an ISA switch,
+      // fault them in again).
+      if (b_const_ && released_ != b.data) {
+        release_pages(b.data, b.nbytes());
+        released_ = b.data;
+      }
     }
     p.b_packed = packed_.data();
     PETREL_RETURN_IF_ERROR(reserve(ctx, work_, sgemm_workspace_floats(ik, sgemm_slices(ctx.pool))));
@@ -85,6 +91,7 @@ class GemmKernel final : public FastPathKernel {
   bool packed_valid_ = false;
   Isa packed_isa_ = Isa::kPortable;
   const void* packed_src_ = nullptr;
+  const void* released_ = nullptr;
 };
 
 }  // namespace

@@ -1,5 +1,7 @@
 #include "kernels/x86/sgemm.hpp"
 
+#include <sys/mman.h>
+
 #include <algorithm>
 #include <cstdlib>
 
@@ -18,6 +20,15 @@ bool FloatBuffer::reserve(int64_t n) {
   if (data_ == nullptr) return false;
   cap_ = n;
   return true;
+}
+
+void release_pages(const void* p, size_t bytes) {
+#ifdef MADV_PAGEOUT
+  const uintptr_t page = 4096, b = (uintptr_t(p) + page - 1) & ~(page - 1), e = (uintptr_t(p) + bytes) & ~(page - 1);
+  if (e > b) madvise(reinterpret_cast<void*>(b), e - b, MADV_PAGEOUT);
+#else
+  (void)p, (void)bytes;
+#endif
 }
 
 namespace {

@@ -6,6 +6,7 @@
 // while the tile is in registers.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 
 #include "core/thread_pool.hpp"
@@ -29,6 +30,12 @@ class FloatBuffer {
   float* data_ = nullptr;
   int64_t cap_ = 0;
 };
+
+// Once a constant B is packed, the model's copy is not read again by this kernel: asks the OS
+// to reclaim the whole pages inside [p, p + bytes) (MADV_PAGEOUT; clean pages of the mapped
+// model file are dropped and re-read on a later touch, so content is never lost). The XNNPACK
+// provider does the same with the weights it packs.
+void release_pages(const void* p, size_t bytes);
 
 // Element (r, c) at p[r * rs + c * cs]: transposes are stride swaps.
 struct MatrixRef {

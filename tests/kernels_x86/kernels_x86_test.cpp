@@ -14,6 +14,7 @@
 #include "kernels/reference/registry.hpp"
 #include "kernels/x86/isa.hpp"
 #include "kernels/x86/kernels.hpp"
+#include "kernels/x86/sgemm.hpp"
 #include "kernels/x86/simd.hpp"
 
 namespace petrel {
@@ -44,6 +45,14 @@ std::vector<Isa> levels() {
 
 struct IsaGuard {
   ~IsaGuard() { x86::reset_isa(); }
+};
+
+// With more than one thread, split even the smallest products and rows (the default policy
+// keeps small work on one thread), so that every split path runs on these sizes.
+struct SplitEverything {
+  x86::ParallelPolicy saved = x86::parallel_policy();
+  SplitEverything() { x86::set_parallel_policy({1.0, 1}); }
+  ~SplitEverything() { x86::set_parallel_policy(saved); }
 };
 
 Node make_node(const std::string& domain, const std::string& op, int n_in, std::vector<Attribute> attrs, int opset = 17,
@@ -136,6 +145,8 @@ void check(const Node& n, const std::vector<Tensor>& inputs, const std::vector<b
   Status st = rh.run(*rk, n, inputs, known, nullptr);
   ASSERT_TRUE(st.is_ok()) << st.to_string();
   ThreadPool pool(threads);
+  std::unique_ptr<SplitEverything> split;
+  if (threads > 1) split = std::make_unique<SplitEverything>();
   for (Isa isa : levels()) {
     ASSERT_TRUE(x86::set_isa(isa));
     Harness xh;
@@ -186,6 +197,24 @@ TEST(X86MatMul, LargeProductOnTwoThreads) {
   const Node n = make_node("", "MatMul", 2, {});
   check(n, {random_tensor({384, 768}, 3), random_tensor({768, 3072}, 4)}, {false, true}, gemm_rtol(768), true, 2, "384x3072x768");
   check(n, {random_tensor({129, 300}, 5), random_tensor({300, 200}, 6)}, {false, false}, gemm_rtol(300), true, 3, "3 threads");
+}
+
+TEST(X86MatMul, DefaultSplitPolicyOnTwoThreads) {
+  // The default policy: big products split, small ones stay on the calling thread.
+  IsaGuard guard;
+  const Node n = make_node("", "MatMul", 2, {});
+  ThreadPool pool(2);
+  for (Shape as : {Shape{512, 768}, Shape{4, 128, 64}, Shape{1, 2, 300}})
+    for (bool b_const : {false, true}) {
+      const Shape bs = as.size() == 3 ? Shape{as[0], as[2], 96} : Shape{768, 768};
+      const Tensor a = random_tensor(as, 1), b = random_tensor(bs, 2);
+      Harness xh, rh;
+      auto xk = x86_kernel(n);
+      auto rk = ref_kernel(n);
+      ASSERT_TRUE(xh.run(*xk, n, {a, b}, {false, b_const}, &pool).is_ok());
+      ASSERT_TRUE(rh.run(*rk, n, {a, b}, {false, b_const}, nullptr).is_ok());
+      expect_close(rh.out[0].tensor, xh.out[0].tensor, gemm_rtol(as.back()), shape_to_string(as));
+    }
 }
 
 TEST(X86MatMul, BatchedBroadcast) {

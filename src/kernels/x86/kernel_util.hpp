@@ -4,6 +4,7 @@
 // are the reference's, the fast path only decides how to compute.
 #pragma once
 
+#include <algorithm>
 #include <memory>
 #include <string>
 
@@ -36,10 +37,12 @@ inline Status reserve(OpContext& ctx, FloatBuffer& buf, int64_t n) {
   return out_of_range(ctx.node().label() + ": cannot allocate " + std::to_string(n * 4) + " bytes of packing space");
 }
 
-// Calls f(begin, end) over [0, n) rows on the pool, about `grain_elems` elements per chunk.
+// Calls f(begin, end) over [0, rows) on the pool in chunks of at least
+// parallel_policy().min_elems_per_chunk elements (by default 32K: tens of microseconds of row
+// work; less does not pay for waking a thread).
 template <typename F> void for_rows(ThreadPool* pool, int64_t rows, int64_t row_elems, F&& f) {
-  const int64_t grain = std::max<int64_t>(1, 16384 / std::max<int64_t>(1, row_elems));
-  if (pool == nullptr || pool->size() <= 1 || rows <= grain) f(int64_t(0), rows);
+  const int64_t grain = std::max<int64_t>(1, parallel_policy().min_elems_per_chunk / std::max<int64_t>(1, row_elems));
+  if (pool == nullptr || pool->size() <= 1 || rows < 2 * grain) f(int64_t(0), rows);
   else pool->parallel_for(rows, grain, f);
 }
 

@@ -35,7 +35,20 @@ namespace {
 
 int64_t div_up(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
+// By default each woken thread gets ~4M multiply-adds (20-40 us of FMA work): less, and
+// waking it (a futex round trip; a whole time slice when its core is busy with another
+// process) costs more than it saves.
+ParallelPolicy g_policy;
+
+int threads_for(const ThreadPool* pool, double macs) {
+  const int n = sgemm_slices(pool);
+  return int(std::max<double>(1.0, std::min<double>(n, macs / std::max(1.0, g_policy.min_macs_per_thread))));
+}
+
 }  // namespace
+
+const ParallelPolicy& parallel_policy() { return g_policy; }
+void set_parallel_policy(const ParallelPolicy& p) { g_policy = p; }
 
 int64_t packed_b_floats(const IsaKernels& ik, int64_t K, int64_t N) {
   // Every panel start stays 64-byte aligned: nr is a multiple of 16 floats on the SIMD
@@ -63,7 +76,7 @@ void pack_b(const IsaKernels& ik, MatrixRef B, const int64_t* offsets, int64_t c
   const int64_t items = count * panels;
   // About 64 KiB of B per chunk: less is not worth waking a thread for.
   const int64_t grain = std::max<int64_t>(1, 16384 / std::max<int64_t>(1, K * ik.nr));
-  if (pool != nullptr && pool->size() > 1 && items > grain) pool->parallel_for(items, grain, work);
+  if (threads_for(pool, double(count) * double(K) * double(N) * 8) > 1 && items > grain) pool->parallel_for(items, grain, work);
   else work(0, items);
 }
 
@@ -77,18 +90,24 @@ struct Split {
 };
 
 // Work items are (product, row block, column block). Row blocks never exceed mc (one packed
-// A block each); with threads, rows are split further (B is shared, so that costs nothing)
-// before columns (each column block re-packs its A).
+// A block each). When the products alone do not give every thread work, each product is cut
+// into whole register tiles along M (B is shared, so that costs nothing) or into whole panels
+// along N (each column block re-packs its A), whichever shares the tiles out more evenly.
 Split plan_split(const IsaKernels& ik, const SgemmBatch& p, int threads) {
   Split s;
-  const int64_t panels = div_up(p.N, ik.nr);
-  int64_t mb = div_up(p.M, ik.mc);
-  int64_t nb = 1;
-  if (threads > 1) {
-    while (p.count * mb * nb < threads && div_up(p.M, mb + 1) >= 2 * ik.mr) ++mb;
-    while (p.count * mb * nb < threads && nb < panels) ++nb;
+  const int64_t tiles = div_up(p.M, ik.mr), panels = div_up(p.N, ik.nr);
+  int64_t mb = div_up(p.M, ik.mc), nb = 1;
+  if (threads > 1 && p.count * mb < threads) {
+    const int64_t want = div_up(threads, p.count);
+    // Fraction of the threads' time spent working when `units` are cut into `parts`.
+    auto balance = [](int64_t units, int64_t parts) {
+      parts = std::min(parts, units);
+      return double(units) / double(parts * div_up(units, parts));
+    };
+    if (balance(tiles, want) >= balance(panels, want)) mb = std::min(tiles, want);
+    else nb = std::min(panels, want);
   }
-  s.rows_per_block = std::min(ik.mc, div_up(div_up(p.M, mb), ik.mr) * ik.mr);
+  s.rows_per_block = std::min(ik.mc, div_up(tiles, mb) * ik.mr);
   s.m_blocks = div_up(p.M, s.rows_per_block);
   s.panels_per_block = div_up(panels, nb);
   s.n_blocks = div_up(panels, s.panels_per_block);
@@ -135,7 +154,7 @@ void run_item(const IsaKernels& ik, const SgemmBatch& p, const Split& s, int64_t
 
 void sgemm(const IsaKernels& ik, const SgemmBatch& p, float* workspace, ThreadPool* pool) {
   if (p.M <= 0 || p.N <= 0 || p.count <= 0) return;
-  const int slices = sgemm_slices(pool);
+  const int slices = threads_for(pool, double(p.count) * double(p.M) * double(p.N) * double(p.K));
   const Split s = plan_split(ik, p, slices);
   const int64_t items = p.count * s.m_blocks * s.n_blocks;
   if (slices == 1 || items == 1) {
@@ -154,7 +173,7 @@ void sgemv_rows(const IsaKernels& ik, const SgemmBatch& p, const float* b, int64
                 ThreadPool* pool) {
   if (p.M <= 0 || p.N <= 0 || p.count <= 0) return;
   // Items: (product, row, column chunk); column chunks of >= 256 floats when threads help.
-  const int slices = sgemm_slices(pool);
+  const int slices = threads_for(pool, double(p.count) * double(p.M) * double(p.N) * double(p.K));
   int64_t chunk = p.N;
   if (slices > 1 && p.count * p.M < slices) chunk = std::max<int64_t>(256, div_up(div_up(p.N, slices), 64) * 64);
   const int64_t chunks = div_up(p.N, chunk);

@@ -50,6 +50,16 @@ int64_t packed_b_floats(const IsaKernels& ik, int64_t K, int64_t N);
 void pack_b(const IsaKernels& ik, MatrixRef B, const int64_t* offsets, int64_t count, int64_t K, int64_t N,
             float* dst, ThreadPool* pool);
 
+// When the x86 kernels split work across the pool: a thread is woken only for at least
+// `min_macs_per_thread` multiply-adds (GEMM) or `min_elems_per_chunk` elements (row kernels).
+// Tests lower both to exercise the splits on small shapes.
+struct ParallelPolicy {
+  double min_macs_per_thread = 4e6;
+  int64_t min_elems_per_chunk = 32768;
+};
+const ParallelPolicy& parallel_policy();
+void set_parallel_policy(const ParallelPolicy& p);
+
 // Workspace floats sgemm() needs for `slices` (see sgemm_slices).
 int64_t sgemm_workspace_floats(const IsaKernels& ik, int slices);
 // Number of workspace slices sgemm() uses with this pool (one per thread).

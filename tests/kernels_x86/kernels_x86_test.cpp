@@ -353,6 +353,22 @@ TEST(X86MatMul, NewPlanRepacksAConstantAtTheSameAddress) {
   }
 }
 
+TEST(X86MatMul, EverythingKnownMeansDynamicNotWeights) {
+  // The dynamic path infers with every input known: B must not be taken for a weight packed
+  // once (here its contents change between two computes of one infer).
+  const Node n = make_node("", "MatMul", 2, {});
+  auto xk = x86_kernel(n);
+  auto rk = ref_kernel(n);
+  Tensor b = random_tensor({20, 30}, 1);
+  const Tensor a = random_tensor({9, 20}, 2);
+  Harness xh, rh;
+  ASSERT_TRUE(xh.run(*xk, n, {a, b}, {true, true}, nullptr).is_ok());
+  for (int64_t i = 0; i < b.numel(); ++i) b.as<float>()[i] *= -2.0f;
+  ASSERT_TRUE(xh.run(*xk, n, {a, b}, {true, true}, nullptr, false).is_ok());
+  ASSERT_TRUE(rh.run(*rk, n, {a, b}, {true, true}, nullptr).is_ok());
+  expect_close(rh.out[0].tensor, xh.out[0].tensor, gemm_rtol(20), "changed B");
+}
+
 // ---- Gemm -----------------------------------------------------------------------------
 
 TEST(X86Gemm, TransposesAlphaBetaAndC) {

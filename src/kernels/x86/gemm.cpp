@@ -21,7 +21,10 @@ class GemmKernel final : public FastPathKernel {
     PETREL_RETURN_IF_ERROR(ref_->infer(ctx));
     packed_valid_ = false;
     fast_ = ctx.input(0).dtype == DataType::kFloat;
-    b_const_ = ctx.input_known(1);
+    // B is a weight when known at plan time while A is not. With A known too, this infer
+    // comes from the dynamic path (subgraphs, folding: every input reads as known) and B may
+    // be an activation that changes per run: packed per run then, and its pages kept.
+    b_const_ = ctx.input_known(1) && !ctx.input_known(0);
     return Status::ok();
   }
 

@@ -24,7 +24,10 @@ class MatMulKernel final : public FastPathKernel {
     const Tensor& b = ctx.input(1);
     fast_ = a.dtype == DataType::kFloat;
     if (!fast_) return Status::ok();
-    b_const_ = ctx.input_known(1);
+    // B is a weight when known at plan time while A is not. With A known too, this infer
+    // comes from the dynamic path (subgraphs, folding: every input reads as known) and B may
+    // be an activation that changes per run: packed per run then, and its pages kept.
+    b_const_ = ctx.input_known(1) && !ctx.input_known(0);
     make_plan(a.shape, b.shape);
     return Status::ok();
   }

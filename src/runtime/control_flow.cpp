@@ -5,6 +5,7 @@
 
 #include "kernels/reference/common.hpp"
 #include "kernels/reference/registry.hpp"
+#include "kernels/x86/kernels.hpp"
 #ifdef PETREL_HAVE_XNNPACK
 #include "kernels/xnnpack/provider.hpp"
 #endif
@@ -238,6 +239,7 @@ Result<std::unique_ptr<Kernel>> create_kernel(const Node& n, const Graph& g) {
 #ifdef PETREL_HAVE_XNNPACK
   f = xnnpack::find_kernel(n.domain, n.op_type);
 #endif
+  if (!f) f = x86::find_kernel(n.domain, n.op_type);
   if (!f) f = ref::find_kernel(n.domain, n.op_type);
   if (!f) return unsupported(n.label() + ": operator '" + (n.domain.empty() ? "" : n.domain + ".") + n.op_type + "' is not implemented");
   auto r = f(n);

@@ -13,6 +13,7 @@
 #include "api/session_impl.hpp"
 #include "cli_common.hpp"
 #include "commands.hpp"
+#include "kernels/x86/isa.hpp"
 #include "model_stats.hpp"
 
 namespace petrel::cli {
@@ -110,9 +111,10 @@ int cmd_bench(const BenchArgs& a) {
   if (a.json) {
     std::printf("{\"runtime\": \"petrel %s\", \"model\": \"%s\", \"threads\": %d, \"load_ms\": %g, \"first_run_ms\": %g, "
                 "\"median_ms\": %g, \"p90_ms\": %g, \"p99_ms\": %g, \"min_ms\": %g, \"mean_ms\": %g, \"peak_rss_mb\": %.1f, "
-                "\"arena_bytes\": %zu, \"macs\": %lld, \"gflops\": %.3f",
+                "\"arena_bytes\": %zu, \"macs\": %lld, \"gflops\": %.3f, \"isa\": \"%s\"",
                 version(), a.model.c_str(), a.threads, r3(load_ms), r3(first_ms), r3(median), r3(pct(sorted, 90)),
-                r3(pct(sorted, 99)), r3(sorted[0]), r3(mean), rss_mb, s.arena_bytes(), (long long)macs, gflops);
+                r3(pct(sorted, 99)), r3(sorted[0]), r3(mean), rss_mb, s.arena_bytes(), (long long)macs, gflops,
+                x86::isa_name(x86::active_isa()));
     if (!windows.empty()) {
       std::printf(", \"window_median_ms\": [");
       for (size_t i = 0; i < windows.size(); ++i) std::printf("%s%g", i ? ", " : "", r3(windows[i]));
@@ -120,7 +122,8 @@ int cmd_bench(const BenchArgs& a) {
     }
     std::printf("}\n");
   } else {
-    std::printf("model:     %s (%d thread%s)\n", a.model.c_str(), a.threads, a.threads > 1 ? "s" : "");
+    std::printf("model:     %s (%d thread%s, SIMD kernels: %s)\n", a.model.c_str(), a.threads, a.threads > 1 ? "s" : "",
+                x86::isa_name(x86::active_isa()));
     std::printf("load:      %.3f ms   first run: %.3f ms\n", load_ms, first_ms);
     std::printf("latency:   median %.3f ms  p90 %.3f  p99 %.3f  min %.3f  mean %.3f  (%d runs after %d warm-up)\n", median,
                 pct(sorted, 90), pct(sorted, 99), sorted[0], mean, a.runs, a.warmup);

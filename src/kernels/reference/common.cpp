@@ -90,9 +90,12 @@ BroadcastIter::BroadcastIter(const Shape& out, const std::vector<std::vector<int
 
 Status read_int_input(OpContext& ctx, int i, std::vector<int64_t>& out) {
   if (!ctx.input_known(i)) return OpContext::needs_data();
-  auto r = tensor_to_int64s(ctx.input(i));
-  if (!r) return ctx.error("input " + std::to_string(i) + ": " + r.status().message());
-  out = std::move(r).value();
+  // Filled in place, so that a caller's vector keeps its capacity (no allocation per run).
+  const Tensor& t = ctx.input(i);
+  if (t.dtype != DataType::kInt64 && t.dtype != DataType::kInt32)
+    return ctx.error("input " + std::to_string(i) + ": expected an int32/int64 tensor, got " + std::string(dtype_name(t.dtype)));
+  out.resize(size_t(t.numel()));
+  for (size_t k = 0; k < out.size(); ++k) out[k] = element_as_int64(t, int64_t(k));
   return Status::ok();
 }
 

@@ -41,27 +41,27 @@ class ReduceKernel final : public Kernel {
   Status compute(OpContext& ctx) override {
     const Tensor& x = ctx.input(0);
     Tensor& y = ctx.output(0);
-    std::vector<bool> red;
     bool identity = false;
-    PETREL_RETURN_IF_ERROR(resolve_axes(ctx, red, identity));
+    PETREL_RETURN_IF_ERROR(resolve_axes(ctx, red_, identity));
     if (identity) {
       if (x.nbytes()) std::memcpy(y.data, x.data, x.nbytes());
       return Status::ok();
     }
-    ReduceLayout lay;
-    lay.build(x.shape, red);
+    lay_.build(x.shape, red_);
     return dispatch_all_numeric(x.dtype, [&](auto tag) {
       using T = typename decltype(tag)::type;
-      run<T>(lay, x.as<T>(), y.as<T>());
+      run<T>(lay_, x.as<T>(), y.as<T>());
       return Status::ok();
     });
   }
 
  private:
   // Marks reduced dims. Empty axes reduce everything, or nothing when noop_with_empty_axes.
-  Status resolve_axes(OpContext& ctx, std::vector<bool>& red, bool& identity) const {
+  // Fills members so that compute allocates nothing once their capacity is reached.
+  Status resolve_axes(OpContext& ctx, std::vector<bool>& red, bool& identity) {
     const int64_t rank = ctx.input(0).rank();
-    std::vector<int64_t> axes = axes_attr_;
+    std::vector<int64_t>& axes = axes_;
+    axes.assign(axes_attr_.begin(), axes_attr_.end());
     if (!has_axes_attr_ && ctx.has_input(1)) PETREL_RETURN_IF_ERROR(read_int_input(ctx, 1, axes));
     red.assign(size_t(rank), axes.empty());
     identity = axes.empty() && noop_;
@@ -151,6 +151,10 @@ class ReduceKernel final : public Kernel {
   RedOp op_;
   bool keepdims_, noop_, has_axes_attr_;
   std::vector<int64_t> axes_attr_;
+  // compute's scratch, kept between runs.
+  std::vector<int64_t> axes_;
+  std::vector<bool> red_;
+  ReduceLayout lay_;
 };
 
 }  // namespace

@@ -15,8 +15,14 @@ struct ReduceLayout {
   std::vector<int64_t> red_dims, red_strides;
   int64_t out_count = 1, red_count = 1;
 
+  // Reusing one layout keeps its vectors' capacity: no allocation per run.
   void build(const Shape& in, const std::vector<bool>& reduced) {
-    auto st = contiguous_strides(in);
+    std::vector<int64_t>& st = strides_;
+    st.resize(in.size());
+    for (size_t d = in.size(), s = 1; d-- > 0;) {
+      st[d] = int64_t(s);
+      s *= size_t(in[d]);
+    }
     kept_dims.clear(); kept_strides.clear(); red_dims.clear(); red_strides.clear();
     out_count = red_count = 1;
     for (size_t d = 0; d < in.size(); ++d) {
@@ -36,11 +42,11 @@ struct ReduceLayout {
 
   // Calls f(output_index, base_offset) for each output element in row-major order.
   template <typename F> void for_each_output(F&& f) const {
-    std::vector<int64_t> idx(kept_dims.size(), 0);
+    out_idx_.assign(kept_dims.size(), 0);
     int64_t off = 0;
     for (int64_t i = 0; i < out_count; ++i) {
       f(i, off);
-      step(kept_dims, kept_strides, idx.data(), off);
+      step(kept_dims, kept_strides, out_idx_.data(), off);
     }
   }
   // Calls g(offset) for every reduced element under `base`, in row-major order.
@@ -67,7 +73,8 @@ struct ReduceLayout {
       idx[k] = 0;
     }
   }
-  mutable std::vector<int64_t> red_idx_;  // scratch, sized once per reduction
+  mutable std::vector<int64_t> red_idx_, out_idx_;  // scratch, sized once per reduction
+  std::vector<int64_t> strides_;
 };
 
 }  // namespace petrel::ref

@@ -114,24 +114,28 @@ class ConvKernel final : public Kernel {
     if ((x.dtype != DataType::kFloat && x.dtype != DataType::kDouble && x.dtype != DataType::kFloat16) ||
         w.dtype != x.dtype)
       return ctx.error("X and W must have the same dtype (float16, float or double)");
-    Window win;
-    Shape ys;
-    PETREL_RETURN_IF_ERROR(infer_conv_shapes(ctx, a_, x, w, win, ys));
-    if (win.rank > 3) return ctx.unsupported_error("Conv with more than 3 spatial dimensions");
+    PETREL_RETURN_IF_ERROR(infer_conv_shapes(ctx, a_, x, w, win_, ys_));
+    if (win_.rank > 3) return ctx.unsupported_error("Conv with more than 3 spatial dimensions");
+    x_shape_ = x.shape;
+    w_shape_ = w.shape;
     PETREL_RETURN_IF_ERROR(check_fused_activation(ctx, fa_, x.dtype));
     if (ctx.has_input(2)) {
       const Tensor& b = ctx.input(2);
       if (b.dtype != x.dtype || b.rank() != 1 || b.shape[0] != w.shape[0]) return ctx.error("B must be a 1-D tensor of M elements with X's dtype");
     }
-    return ctx.set_output(0, x.dtype, ys);
+    return ctx.set_output(0, x.dtype, ys_);
   }
 
   Status compute(OpContext& ctx) override {
     const Tensor& x = ctx.input(0);
     const Tensor& w = ctx.input(1);
-    Window win;
-    Shape ys;
-    PETREL_RETURN_IF_ERROR(infer_conv_shapes(ctx, a_, x, w, win, ys));
+    // The geometry infer resolved for these shapes (resolving it again would allocate per run).
+    if (x.shape != x_shape_ || w.shape != w_shape_) {
+      PETREL_RETURN_IF_ERROR(infer_conv_shapes(ctx, a_, x, w, win_, ys_));
+      x_shape_ = x.shape;
+      w_shape_ = w.shape;
+    }
+    const Window& win = win_;
     return dispatch_float(x.dtype, [&](auto tag) -> Status {
       using T = typename decltype(tag)::type;
       if constexpr (std::is_same_v<T, BFloat16>) {
@@ -211,6 +215,9 @@ class ConvKernel final : public Kernel {
     apply_fused_activation(fa_, y, ctx.pool);
   }
 
+  // Resolved by infer for x_shape_ / w_shape_.
+  Window win_;
+  Shape ys_, x_shape_, w_shape_;
   WindowAttrs a_;
   FusedActivation fa_;
 };

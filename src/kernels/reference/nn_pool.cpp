@@ -38,7 +38,7 @@ class PoolKernel final : public Kernel {
   }
 
   Status compute(OpContext& ctx) override {
-    Window w;
+    Window& w = win_;  // kept between runs, like the scratch below: no allocation per run
     PETREL_RETURN_IF_ERROR(window(ctx, w));
     switch (ctx.input(0).dtype) {
       case DataType::kFloat: run<float>(ctx, w); break;
@@ -51,10 +51,11 @@ class PoolKernel final : public Kernel {
   }
 
  private:
-  Status window(const OpContext& ctx, Window& w) const {
+  Status window(const OpContext& ctx, Window& w) {
     const Tensor& x = ctx.input(0);
     if (x.rank() < 3) return ctx.error("X must have rank >= 3 (N, C, spatial...)");
-    std::vector<int64_t> in(x.shape.begin() + 2, x.shape.end());
+    std::vector<int64_t>& in = in_;
+    in.assign(x.shape.begin() + 2, x.shape.end());
     if (global_) {
       WindowAttrs g;
       return resolve_window(ctx, g, in, in, w);
@@ -71,12 +72,13 @@ class PoolKernel final : public Kernel {
     const T* xd = x.as<T>();
     T* yd = ctx.output(0).as<T>();
     int64_t* idx_out = ctx.has_output(1) ? ctx.output(1).as<int64_t>() : nullptr;
-    std::vector<int64_t> o(static_cast<size_t>(r)), lo(o), hi(o), k(o), start(o), cm_stride(o);
+    scratch_.assign(size_t(6 * r), 0);
+    int64_t *o = scratch_.data(), *lo = o + r, *hi = lo + r, *k = hi + r, *start = k + r, *cm_stride = start + r;
     // Column-major spatial strides for storage_order = 1 indices.
     for (int64_t d = 0, s = 1; d < r; ++d) { cm_stride[d] = s; s *= w.in[d]; }
     for (int64_t plane = 0; plane < planes; ++plane) {
       const T* xp = xd + plane * in_size;
-      std::fill(o.begin(), o.end(), 0);
+      std::fill(o, o + r, 0);
       for (int64_t j = 0; j < out_size; ++j) {
         int64_t count = 1, padded_count = 1;
         bool empty = false;
@@ -146,6 +148,9 @@ class PoolKernel final : public Kernel {
   bool count_include_pad_;
   float p_;
   bool col_major_;
+  // compute's scratch, kept between runs.
+  Window win_;
+  std::vector<int64_t> in_, scratch_;
 };
 
 Result<std::unique_ptr<Kernel>> make_pool(const Node& n, PoolKind kind, bool global) {

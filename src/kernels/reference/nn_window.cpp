@@ -46,8 +46,9 @@ Status resolve_window(const OpContext& ctx, const WindowAttrs& a, const std::vec
   w.in = in;
   w.kernel = kernel;
   w.out.assign(r, 0);
-  w.stride = a.strides.empty() ? std::vector<int64_t>(r, 1) : a.strides;
-  w.dilation = a.dilations.empty() ? std::vector<int64_t>(r, 1) : a.dilations;
+  // assign() rather than temporaries: a Window reused across runs allocates nothing.
+  if (a.strides.empty()) w.stride.assign(size_t(r), 1); else w.stride = a.strides;
+  if (a.dilations.empty()) w.dilation.assign(size_t(r), 1); else w.dilation = a.dilations;
   w.pad_begin.assign(r, 0);
   w.pad_end.assign(r, 0);
   for (int64_t d = 0; d < r; ++d) {

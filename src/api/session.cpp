@@ -34,14 +34,10 @@ Result<std::unique_ptr<Session>> Session::open(const std::string& path, const Se
     impl->optimized = true;
     impl->opt_status = opt::optimize_graph(*impl->model->graph, &impl->opt_stats);
   }
-#ifdef PETREL_HAVE_XNNPACK
-  if (options.xnnpack) {
-    xnnpack::PartitionStats ps;
-    PETREL_RETURN_IF_ERROR(xnnpack::partition_graph(*impl->model->graph, &ps));
-    impl->xnnpack_partitions = ps.partitions;
-    impl->xnnpack_nodes = ps.claimed_nodes;
-  }
-#endif
+  ProviderStats ps;
+  PETREL_RETURN_IF_ERROR(assign_providers(*impl->model->graph, options.xnnpack, &ps));
+  impl->xnnpack_partitions = ps.xnnpack_partitions;
+  impl->xnnpack_nodes = ps.xnnpack_nodes;
   auto ex = GraphExecutor::create(impl->model->graph, true);
   if (!ex) return ex.status().with_context(path);
   impl->exec = std::move(ex).value();

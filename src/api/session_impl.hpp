@@ -9,6 +9,7 @@
 #include "optimize/optimizer.hpp"
 #include "petrel/petrel.hpp"
 #include "runtime/executor.hpp"
+#include "runtime/providers.hpp"
 #ifdef PETREL_HAVE_XNNPACK
 #include "kernels/xnnpack/provider.hpp"
 #endif

@@ -1,9 +1,7 @@
 #include "quantize/runner.hpp"
 
 #include "optimize/optimizer.hpp"
-#ifdef PETREL_HAVE_XNNPACK
-#include "kernels/xnnpack/provider.hpp"
-#endif
+#include "runtime/providers.hpp"
 
 namespace petrel::quant {
 
@@ -11,9 +9,7 @@ Result<std::unique_ptr<GraphRunner>> GraphRunner::create(const Graph& g, const R
   auto r = std::unique_ptr<GraphRunner>(new GraphRunner());
   r->graph_ = std::make_shared<Graph>(g);
   if (o.optimize) (void)opt::optimize_graph(*r->graph_);  // leaves a valid graph even when it gives up
-#ifdef PETREL_HAVE_XNNPACK
-  if (o.xnnpack) PETREL_RETURN_IF_ERROR(xnnpack::partition_graph(*r->graph_));
-#endif
+  PETREL_RETURN_IF_ERROR(assign_providers(*r->graph_, o.xnnpack));
   PETREL_ASSIGN_OR_RETURN(r->exec_, GraphExecutor::create(r->graph_, true));
   r->pool_ = std::make_unique<ThreadPool>(o.threads);
   r->exec_->set_thread_pool(r->pool_.get());

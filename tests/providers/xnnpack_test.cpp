@@ -9,7 +9,9 @@
 #include "core/fused_activation.hpp"
 #include "core/thread_pool.hpp"
 #include "kernels/xnnpack/provider.hpp"
+#include "kernels/x86/isa.hpp"
 #include "runtime/executor.hpp"
+#include "runtime/providers.hpp"
 
 namespace petrel {
 namespace {
@@ -289,6 +291,33 @@ TEST(Xnnpack, ThreeChannelImageInput) {
   ValueId x = b.input("x");
   b.output(b.node("Conv", {x, b.weights({16, 3, 3, 3}), b.weights({16})}, {ais("strides", {2, 2}), ais("pads", {1, 1, 1, 1})}));
   expect_same(b, {random_tensor({2, 3, 17, 9}, 31)});
+}
+
+TEST(Xnnpack, FullyConnectedLayersGoToPetrelsSgemmFromAvx2Up) {
+  // The session policy (runtime/providers.cpp): XNNPACK takes the conv run; the classifier's
+  // Gemm stays outside the partition where the x86 SGEMM runs at AVX2 or better.
+  if (!xnnpack::available()) GTEST_SKIP() << "XNNPACK is not available on this CPU";
+  Builder b;
+  ValueId x = b.input("x");
+  ValueId c = b.node("Relu", {b.node("Conv", {x, b.weights({8, 3, 3, 3}), b.weights({8})})});
+  ValueId f = b.node("Flatten", {b.node("GlobalAveragePool", {c})}, {ai("axis", 1)});
+  b.output(b.node("Gemm", {f, b.weights({10, 8}), b.weights({10})}, {ai("transB", 1)}));
+  auto g = copy_graph(*b.g);
+  ProviderStats ps;
+  ASSERT_TRUE(assign_providers(*g, true, &ps).is_ok());
+  EXPECT_EQ(ps.xnnpack_partitions, 1);
+  const bool sgemm = x86::active_isa() >= x86::Isa::kAvx2;
+  EXPECT_EQ(ps.xnnpack_nodes, sgemm ? 4 : 5);
+  bool gemm_outside = false;
+  for (const Node& n : g->nodes) gemm_outside |= n.op_type == "Gemm";
+  EXPECT_EQ(gemm_outside, sgemm);
+  auto ref = run(copy_graph(*b.g), {random_tensor({2, 3, 9, 9}, 41)});
+  auto got = run(g, {random_tensor({2, 3, 9, 9}, 41)});
+  ASSERT_EQ(ref.size(), 1u);
+  ASSERT_EQ(got.size(), 1u);
+  for (int64_t i = 0; i < ref[0].tensor.numel(); ++i) EXPECT_NEAR(ref[0].tensor.as<float>()[i], got[0].tensor.as<float>()[i], 1e-4f);
+  ASSERT_TRUE(assign_providers(*copy_graph(*b.g), false, &ps).is_ok());
+  EXPECT_EQ(ps.xnnpack_partitions, 0);
 }
 
 TEST(Xnnpack, UnsupportedShapeFallsBackToReference) {

@@ -46,7 +46,7 @@ bool is_heavy(const Node& n) {
   return heavy.count(n.op_type) > 0;
 }
 
-bool claims(const Node& n, const Graph& g, const std::vector<bool>& is_float) {
+bool claims(const Node& n, const Graph& g, const std::vector<bool>& is_float, bool fully_connected) {
   if (!n.implicit_inputs.empty() || n.inputs.empty() || n.outputs.empty()) return false;
   if (!(n.domain.empty() || (n.domain == "petrel" && (n.op_type == "FusedMatMul" || n.op_type == "ChannelShuffle")))) return false;
   if (is_float.empty() || !is_float[0]) return false;
@@ -55,6 +55,7 @@ bool claims(const Node& n, const Graph& g, const std::vector<bool>& is_float) {
   const std::string& op = n.op_type;
   if (op == "Conv")
     return const_float(g, n, 1, 4) && absent_or_const_float(g, n, 2) && activation_ok(n) && n.inputs.size() <= 3;
+  if (!fully_connected && (op == "Gemm" || op == "MatMul" || op == "FusedMatMul")) return false;
   if (op == "Gemm")
     return const_float(g, n, 1, 2) && absent_or_const_float(g, n, 2) && int_attr(n, "transA", 0) == 0 &&
            float_attr(n, "alpha", 1) == 1.0f && float_attr(n, "beta", 1) == 1.0f && activation_ok(n);

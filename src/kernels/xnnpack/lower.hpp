@@ -15,7 +15,8 @@ namespace petrel::xnnpack {
 
 // Static capability check: can this node go to XNNPACK (attributes, constant weights)?
 // `is_float` says whether each input is known to be float32. Shapes are checked at lowering.
-bool claims(const Node& n, const Graph& g, const std::vector<bool>& is_float);
+// `fully_connected`: whether Gemm / MatMul / FusedMatMul may be claimed (PartitionOptions).
+bool claims(const Node& n, const Graph& g, const std::vector<bool>& is_float, bool fully_connected = true);
 // Ops that make a partition worth its boundary transposes.
 bool is_heavy(const Node& n);
 

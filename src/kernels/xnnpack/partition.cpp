@@ -94,7 +94,7 @@ Node make_partition(const Graph& g, size_t b, size_t e, int index, const std::ve
 
 }  // namespace
 
-Status partition_graph(Graph& g, PartitionStats* stats) {
+Status partition_graph(Graph& g, PartitionStats* stats, const PartitionOptions& options) {
   if (!available()) return Status::ok();
   const std::vector<bool> is_float = float_values(g);
   const size_t nn = g.nodes.size();
@@ -103,7 +103,7 @@ Status partition_graph(Graph& g, PartitionStats* stats) {
     const Node& n = g.nodes[i];
     std::vector<bool> in_float;
     for (ValueId v : n.inputs) in_float.push_back(v != kNoValue && is_float[size_t(v)]);
-    claimed[i] = claims(n, g, in_float);
+    claimed[i] = claims(n, g, in_float, options.fully_connected);
   }
   // Runs of claimed nodes; a run without a heavy op is not worth its boundary copies.
   std::vector<std::pair<size_t, size_t>> runs;

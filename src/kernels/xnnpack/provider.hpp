@@ -29,8 +29,14 @@ struct PartitionStats {
   int total_nodes = 0;
 };
 
+struct PartitionOptions {
+  // Claim Gemm / MatMul / petrel.FusedMatMul. The runtime turns this off where Petrel's own
+  // SGEMM (src/kernels/x86) is faster than XNNPACK's fully-connected operator (AVX2 and up).
+  bool fully_connected = true;
+};
+
 // Rewrites `g` in place (top-level graph only). No-op when !available().
-Status partition_graph(Graph& g, PartitionStats* stats = nullptr);
+Status partition_graph(Graph& g, PartitionStats* stats = nullptr, const PartitionOptions& options = {});
 
 // The factory for XnnpackPartition nodes, or nullptr for any other op.
 KernelFactory find_kernel(const std::string& domain, const std::string& op_type);

@@ -19,7 +19,7 @@ class GemmKernel final : public FastPathKernel {
 
   Status infer(OpContext& ctx) override {
     PETREL_RETURN_IF_ERROR(ref_->infer(ctx));
-    packed_valid_ = false;
+    packed_.invalidate();
     fast_ = ctx.input(0).dtype == DataType::kFloat;
     // B is a weight when known at plan time while A is not. With A known too, this infer
     // comes from the dynamic path (subgraphs, folding: every input reads as known) and B may
@@ -65,19 +65,7 @@ class GemmKernel final : public FastPathKernel {
       sgemv_rows(ik, p, B.p, N, nullptr, ctx.pool);
       return Status::ok();
     }
-    if (!b_const_ || !packed_valid_ || packed_isa_ != ik.isa || packed_src_ != b.data) {
-      PETREL_RETURN_IF_ERROR(reserve(ctx, packed_, packed_b_floats(ik, K, N)));
-      pack_b(ik, B, nullptr, 1, K, N, packed_.data(), ctx.pool);
-      packed_valid_ = b_const_;
-      packed_isa_ = ik.isa;
-      packed_src_ = b.data;
-      // Weights: their pages go back to the OS once (later re-packs, e.g. on an ISA switch,
-      // fault them in again).
-      if (b_const_ && released_ != b.data) {
-        release_pages(b.data, b.nbytes());
-        released_ = b.data;
-      }
-    }
+    PETREL_RETURN_IF_ERROR(packed_.prepare(ctx, ik, b_const_, b, B, nullptr, 1, K, N));
     p.b_packed = packed_.data();
     PETREL_RETURN_IF_ERROR(reserve(ctx, work_, sgemm_workspace_floats(ik, sgemm_slices(ctx.pool))));
     sgemm(ik, p, work_.data(), ctx.pool);
@@ -90,11 +78,8 @@ class GemmKernel final : public FastPathKernel {
   float alpha_, beta_;
   FusedActivation fa_;
   bool b_const_ = false;
-  FloatBuffer packed_, work_;
-  bool packed_valid_ = false;
-  Isa packed_isa_ = Isa::kPortable;
-  const void* packed_src_ = nullptr;
-  const void* released_ = nullptr;
+  PackedB packed_;
+  FloatBuffer work_;
 };
 
 }  // namespace

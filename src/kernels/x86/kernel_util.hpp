@@ -37,6 +37,39 @@ inline Status reserve(OpContext& ctx, FloatBuffer& buf, int64_t n) {
   return out_of_range(ctx.node().label() + ": cannot allocate " + std::to_string(n * 4) + " bytes of packing space");
 }
 
+// The packed B of a GEMM kernel (Gemm, MatMul): packed once for a constant B, whose pages then
+// go back to the OS (later re-packs, e.g. on an ISA switch, fault them in again); per run for
+// an activation.
+class PackedB {
+ public:
+  // A new plan: constants may have moved.
+  void invalidate() { valid_ = false; }
+  // Packs `count` K x N matrices of B (matrix i at B.p + offsets[i]) unless this constant B is
+  // already packed for `ik`.
+  Status prepare(OpContext& ctx, const IsaKernels& ik, bool constant, const Tensor& b, MatrixRef B,
+                 const int64_t* offsets, int64_t count, int64_t K, int64_t N) {
+    if (constant && valid_ && isa_ == ik.isa && src_ == b.data) return Status::ok();
+    PETREL_RETURN_IF_ERROR(reserve(ctx, buf_, packed_b_floats(ik, K, N) * count));
+    pack_b(ik, B, offsets, count, K, N, buf_.data(), ctx.pool);
+    valid_ = constant;
+    isa_ = ik.isa;
+    src_ = b.data;
+    if (constant && released_ != b.data) {
+      release_pages(b.data, b.nbytes());
+      released_ = b.data;
+    }
+    return Status::ok();
+  }
+  const float* data() const { return buf_.data(); }
+
+ private:
+  FloatBuffer buf_;
+  bool valid_ = false;
+  Isa isa_ = Isa::kPortable;
+  const void* src_ = nullptr;
+  const void* released_ = nullptr;
+};
+
 // Calls f(begin, end) over [0, rows) on the pool in chunks of at least
 // parallel_policy().min_elems_per_chunk elements (by default 32K: tens of microseconds of row
 // work; less does not pay for waking a thread).

@@ -19,7 +19,7 @@ class MatMulKernel final : public FastPathKernel {
 
   Status infer(OpContext& ctx) override {
     PETREL_RETURN_IF_ERROR(ref_->infer(ctx));
-    packed_valid_ = false;  // a new plan: constants may have moved
+    packed_.invalidate();  // a new plan: constants may have moved
     const Tensor& a = ctx.input(0);
     const Tensor& b = ctx.input(1);
     fast_ = a.dtype == DataType::kFloat;
@@ -50,20 +50,8 @@ class MatMulKernel final : public FastPathKernel {
       sgemv_rows(ik, p, b.as<float>(), N_, b_off_.empty() ? nullptr : b_off_.data(), ctx.pool);
       return Status::ok();
     }
-    const int64_t per = packed_b_floats(ik, K_, N_);
-    if (!b_const_ || !packed_valid_ || packed_isa_ != ik.isa || packed_src_ != b.data) {
-      PETREL_RETURN_IF_ERROR(reserve(ctx, packed_, per * b_count_));
-      pack_b(ik, {b.as<float>(), N_, 1}, b_count_ > 1 ? b_dist_off_.data() : nullptr, b_count_, K_, N_, packed_.data(), ctx.pool);
-      packed_valid_ = b_const_;
-      packed_isa_ = ik.isa;
-      packed_src_ = b.data;
-      // Weights: their pages go back to the OS once (later re-packs, e.g. on an ISA switch,
-      // fault them in again).
-      if (b_const_ && released_ != b.data) {
-        release_pages(b.data, b.nbytes());
-        released_ = b.data;
-      }
-    }
+    PETREL_RETURN_IF_ERROR(packed_.prepare(ctx, ik, b_const_, b, {b.as<float>(), N_, 1}, b_count_ > 1 ? b_dist_off_.data() : nullptr,
+                                           b_count_, K_, N_));
     p.b_packed = packed_.data();
     p.b_idx = b_idx_.empty() ? nullptr : b_idx_.data();
     PETREL_RETURN_IF_ERROR(reserve(ctx, work_, sgemm_workspace_floats(ik, sgemm_slices(ctx.pool))));
@@ -123,11 +111,8 @@ class MatMulKernel final : public FastPathKernel {
   Shape a_shape_, b_shape_;
   int64_t M_ = 0, N_ = 0, K_ = 0, count_ = 0, b_count_ = 1;
   std::vector<int64_t> a_off_, b_idx_, b_off_, b_dist_off_;
-  FloatBuffer packed_, work_;
-  bool packed_valid_ = false;
-  Isa packed_isa_ = Isa::kPortable;
-  const void* packed_src_ = nullptr;
-  const void* released_ = nullptr;
+  PackedB packed_;
+  FloatBuffer work_;
 };
 
 }  // namespace

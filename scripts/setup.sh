@@ -19,6 +19,11 @@ PKGS=(
   python3-torch python3-torchvision dataset-fashion-mnist
   # the update agent's fsync/rename-order test traces system calls
   strace
+  # petrel serve: HTTP(S) server (cpp-httplib, built by Debian with OpenSSL: TLS needs libssl-dev's
+  # headers), Prometheus registry + text format (prometheus-cpp core only)
+  libcpp-httplib-dev libssl-dev prometheus-cpp-dev
+  # serving tests and benchmarks: promtool checks /metrics, wrk loads the server, curl for docs
+  prometheus wrk curl
 )
 
 missing=()

@@ -114,4 +114,19 @@ struct EvalArgs {
 };
 int cmd_eval(const EvalArgs& args);
 
+struct ServeArgs {
+  std::vector<std::string> models;  // NAME=PATH
+  std::string store;
+  std::string host = "127.0.0.1";
+  int port = 8000;
+  int threads = 32;
+  int contexts = 0;  // 0: one per core
+  int64_t max_queue = 64;
+  int timeout_ms = 10000;
+  int64_t max_body_bytes = 8 << 20;
+  std::string auth_token_file, tls_cert, tls_key;
+  bool no_xnnpack = false;
+};
+int cmd_serve(const ServeArgs& args);
+
 }  // namespace petrel::cli

@@ -157,6 +157,29 @@ int main(int argc, char** argv) {
   eval->add_flag("--no-xnnpack", ea.no_xnnpack, "Run on Petrel's own kernels only");
   add_data_options(eval, ea.data_opts);
 
+  ServeArgs sa;
+  auto* serve = app.add_subcommand("serve",
+      "Serve models over HTTP: Open Inference Protocol v2 (/v2/...), Prometheus /metrics; "
+      "hot-swaps the active version of an update store (see docs/serving.md)");
+  serve->add_option("--model", sa.models, "Model to serve, NAME=FILE.onnx (version \"1\"); repeatable")->type_name("NAME=PATH");
+  serve->add_option("--store", sa.store, "Serve the active model of an update store; follows installs and rollbacks, "
+                                         "reports good inferences to the agent");
+  serve->add_option("--host", sa.host, "Address to bind")->capture_default_str();
+  serve->add_option("--port", sa.port, "Port (0: any free port; the chosen one is printed)")->capture_default_str();
+  serve->add_option("--threads", sa.threads, "HTTP worker threads; a keep-alive connection holds one, so use at least "
+                                             "the number of concurrent client connections")->capture_default_str();
+  serve->add_option("--contexts", sa.contexts, "Execution contexts per model (concurrent runs, one arena each; 0: one per core)")
+      ->capture_default_str();
+  serve->add_option("--max-queue", sa.max_queue, "Infer requests admitted beyond the busy contexts; more get 503")->capture_default_str();
+  serve->add_option("--timeout-ms", sa.timeout_ms, "Deadline per infer request: still waiting for a context then gets 504")
+      ->capture_default_str();
+  serve->add_option("--max-body-bytes", sa.max_body_bytes, "Larger request bodies get 413")->capture_default_str();
+  serve->add_option("--auth-token-file", sa.auth_token_file, "Require \"Authorization: Bearer TOKEN\" (token read from this file) "
+                                                             "on everything but /v2/health/*");
+  serve->add_option("--tls-cert", sa.tls_cert, "Serve HTTPS with this PEM certificate (with --tls-key)");
+  serve->add_option("--tls-key", sa.tls_key, "PEM private key for --tls-cert");
+  serve->add_flag("--no-xnnpack", sa.no_xnnpack, "Run on Petrel's own kernels only");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -177,6 +200,7 @@ int main(int argc, char** argv) {
   }
   if (*quantize) return cmd_quantize(qa);
   if (*eval) return cmd_eval(ea);
+  if (*serve) return cmd_serve(sa);
   std::cout << app.help();
   return kExitUsage;
 }

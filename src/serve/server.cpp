@@ -4,6 +4,8 @@
 
 #include <httplib.h>
 
+#include <algorithm>
+
 #include "petrel/petrel.hpp"
 #include "serve/http_util.hpp"
 #include "serve/route.hpp"
@@ -11,6 +13,18 @@
 namespace petrel::serve {
 
 using nlohmann::json;
+
+namespace {
+bool has_encoded_separator(const std::string& target) {
+  const size_t end = std::min(target.find('?'), target.size());
+  for (size_t i = 0; i + 2 < end; ++i) {
+    if (target[i] != '%') continue;
+    char a = target[i + 1], b = char(target[i + 2] | 0x20);
+    if ((a == '2' && b == 'f') || (a == '5' && b == 'c') || (a == '0' && b == '0')) return true;
+  }
+  return false;
+}
+}  // namespace
 
 Server::Server(ServerOptions options, ModelTable& models, Metrics& metrics)
     : options_(std::move(options)), models_(models), metrics_(metrics) {}
@@ -42,6 +56,12 @@ Result<int> Server::bind() {
   h.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
     if (req.path.size() > 1024) {
       send_error(res, 404, "path too long");
+      return httplib::Server::HandlerResponse::Handled;
+    }
+    // httplib decodes the whole path before routing: an encoded '/', '\\' or NUL would smuggle
+    // a separator or a terminator into a segment, so those are refused on the raw target.
+    if (has_encoded_separator(req.target)) {
+      send_error(res, 400, "percent-encoded '/', '\\' or NUL in the path");
       return httplib::Server::HandlerResponse::Handled;
     }
     const bool health = req.path.rfind("/v2/health/", 0) == 0;

@@ -1,6 +1,7 @@
 // ModelHost: context pool, request checks against the model's declared inputs, one run.
 #include "serve/model_host.hpp"
 
+#include <algorithm>
 #include <set>
 
 namespace petrel::serve {
@@ -62,24 +63,38 @@ ModelHost::Lease::~Lease() {
 
 std::optional<ModelHost::Lease> ModelHost::acquire(Clock::time_point deadline) const {
   std::unique_lock<std::mutex> lock(mu_);
-  if (!cv_.wait_until(lock, deadline, [&] { return !free_.empty(); })) return std::nullopt;
-  std::unique_ptr<Session> s = std::move(free_.back());
-  free_.pop_back();
-  return Lease(shared_from_this(), std::move(s));
+  if (!free_.empty() && waiters_.empty()) {
+    std::unique_ptr<Session> s = std::move(free_.back());
+    free_.pop_back();
+    return Lease(shared_from_this(), std::move(s));
+  }
+  // First come, first served: release() hands a context to the oldest waiter directly, so a
+  // burst of requests cannot starve one of them (a plain condition variable wakes any waiter).
+  Waiter w;
+  waiters_.push_back(&w);
+  if (!w.cv.wait_until(lock, deadline, [&] { return w.session != nullptr; })) {
+    waiters_.erase(std::find(waiters_.begin(), waiters_.end(), &w));
+    return std::nullopt;
+  }
+  return Lease(shared_from_this(), std::move(w.session));
 }
 
 void ModelHost::release(std::unique_ptr<Session> s) const {
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    size_t sum = 0;
-    for (auto& [session, bytes] : arena_per_context_) {
-      if (session == s.get()) bytes = s->arena_bytes();
-      sum += bytes;
-    }
-    arena_bytes_.store(sum);
-    free_.push_back(std::move(s));
+  std::lock_guard<std::mutex> lock(mu_);
+  size_t sum = 0;
+  for (auto& [session, bytes] : arena_per_context_) {
+    if (session == s.get()) bytes = s->arena_bytes();
+    sum += bytes;
   }
-  cv_.notify_one();
+  arena_bytes_.store(sum);
+  if (waiters_.empty()) {
+    free_.push_back(std::move(s));
+    return;
+  }
+  Waiter* w = waiters_.front();
+  waiters_.pop_front();
+  w->session = std::move(s);
+  w->cv.notify_one();  // under the lock: the waiter's stack frame cannot vanish before this
 }
 
 json ModelHost::metadata() const {

@@ -13,6 +13,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <deque>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -87,8 +88,12 @@ class ModelHost : public std::enable_shared_from_this<ModelHost> {
   std::vector<TensorInfo> inputs_, outputs_;
   size_t contexts_ = 0;
   mutable std::mutex mu_;
-  mutable std::condition_variable cv_;
+  struct Waiter {
+    std::condition_variable cv;
+    std::unique_ptr<Session> session;  // set by release()
+  };
   mutable std::vector<std::unique_ptr<Session>> free_;
+  mutable std::deque<Waiter*> waiters_;  // oldest first
   mutable std::vector<std::pair<const Session*, size_t>> arena_per_context_;  // last planned, per context
   mutable std::atomic<size_t> arena_bytes_{0};
 };

@@ -3,7 +3,7 @@
 in model names, missing/invalid bearer tokens. Every answer must be a JSON error with the right
 status, raw path bytes are never echoed, and the server keeps serving good requests throughout.
 Usage: security_test.py PETREL SOURCE_DIR"""
-import json, os, socket, sys, tempfile
+import http.client, json, os, shutil, socket, ssl, subprocess, sys, tempfile
 
 import numpy as np
 
@@ -103,4 +103,29 @@ try:
 finally:
     rc, err = srv.stop()
 check(rc == 0, f"exit code after SIGTERM: {rc}: {err}")
+
+# TLS: a self-signed certificate made here; the ready line says https and infer works over it.
+if shutil.which("openssl"):
+    cert, key = os.path.join(work, "cert.pem"), os.path.join(work, "key.pem")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert,
+                    "-days", "1", "-subj", "/CN=127.0.0.1"], check=True, capture_output=True)
+    proc = subprocess.Popen([petrel, "serve", "--port", "0", "--model", "fashion=" + FASHION, "--tls-cert", cert,
+                             "--tls-key", key], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    line = proc.stdout.readline()
+    try:
+        check(line.startswith("listening on https://"), f"TLS ready line: {line!r}")
+        conn = http.client.HTTPSConnection("127.0.0.1", int(line.rsplit(":", 1)[1]), timeout=10,
+                                           context=ssl._create_unverified_context())
+        conn.request("POST", "/v2/models/fashion/infer", body=json.dumps(GOOD))
+        r = conn.getresponse()
+        check(r.status == 200 and json.loads(r.read())["outputs"][0]["shape"] == [1, 10], f"TLS infer: {r.status}")
+        conn.close()
+    finally:
+        proc.terminate()
+        check(proc.wait(10) == 0, "TLS server exit code")
+    bad = subprocess.run([petrel, "serve", "--port", "0", "--model", "fashion=" + FASHION, "--tls-cert", key,
+                          "--tls-key", cert], capture_output=True, text=True, timeout=30)
+    check(bad.returncode != 0 and "TLS" in bad.stderr, f"bad TLS files: {bad.returncode} {bad.stderr}")
+else:
+    print("openssl not installed: TLS part skipped")
 print(f"security: {cases} hostile requests answered with JSON errors; server kept serving")

@@ -1,0 +1,114 @@
+// The server in-process: admission (503 when the queue is full), deadlines (504), readiness.
+// The test holds the model's only execution context itself, so the outcomes are deterministic.
+#include <gtest/gtest.h>
+#include <httplib.h>
+
+#include <future>
+#include <thread>
+
+#include "serve/server.hpp"
+
+using namespace petrel;
+using namespace petrel::serve;
+
+namespace {
+
+const std::string kFashion = std::string(PETREL_SOURCE_DIR) + "/models/fashion_mnist/fashion_cnn.onnx";
+
+std::string body() {
+  std::string data = "0";
+  for (int i = 1; i < 784; ++i) data += ",0";
+  return R"({"inputs":[{"name":"image","datatype":"FP32","shape":[1,1,28,28],"data":[)" + data + "]}]}";
+}
+
+struct Fixture {
+  ModelTable models;
+  Metrics metrics;
+  std::unique_ptr<Server> server;
+  std::thread thread;
+  int port = 0;
+
+  explicit Fixture(int timeout_ms, int64_t max_queue) {
+    HostOptions ho;
+    ho.contexts = 1;
+    auto h = ModelHost::load("fashion", "1", kFashion, ho);
+    EXPECT_TRUE(h) << h.status().to_string();
+    models.set("fashion", std::move(h).value());
+    ServerOptions so;
+    so.port = 0;
+    so.threads = 4;
+    so.timeout_ms = timeout_ms;
+    so.max_queue = max_queue;
+    server = std::make_unique<Server>(std::move(so), models, metrics);
+    auto p = server->bind();
+    EXPECT_TRUE(p);
+    port = *p;
+    thread = std::thread([this] { EXPECT_TRUE(server->serve()); });
+  }
+  ~Fixture() {
+    server->stop();
+    thread.join();
+  }
+  httplib::Result post() {
+    httplib::Client c("127.0.0.1", port);
+    c.set_read_timeout(10, 0);
+    return c.Post("/v2/models/fashion/infer", body(), "application/json");
+  }
+  std::shared_ptr<const ModelHost> host() { return models.get("fashion")->host.load(); }
+};
+
+}  // namespace
+
+TEST(Server, NotReadyIs503ThenServes) {
+  Fixture f(5000, 4);
+  httplib::Client c("127.0.0.1", f.port);
+  auto r = c.Get("/v2/health/ready");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 503);
+  EXPECT_EQ(f.post()->status, 503);
+  f.server->set_ready(true);
+  EXPECT_EQ(c.Get("/v2/health/ready")->status, 200);
+  auto ok = f.post();
+  ASSERT_TRUE(ok);
+  EXPECT_EQ(ok->status, 200) << ok->body;
+}
+
+TEST(Server, DeadlineWhileQueuedIs504) {
+  Fixture f(100, 4);
+  f.server->set_ready(true);
+  auto held = f.host()->acquire(ModelHost::Clock::now());  // the only context
+  ASSERT_TRUE(held);
+  auto t0 = std::chrono::steady_clock::now();
+  auto r = f.post();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 504);
+  EXPECT_NE(r->body.find("deadline exceeded"), std::string::npos) << r->body;
+  EXPECT_GE(std::chrono::steady_clock::now() - t0, std::chrono::milliseconds(100));
+  held.reset();
+  EXPECT_EQ(f.post()->status, 200);
+  std::string m = f.metrics.render();
+  EXPECT_NE(m.find("petrel_request_errors_total{code=\"504\",model=\"fashion\"} 1"), std::string::npos) << m;
+}
+
+TEST(Server, FullQueueIs503AndQueuedRequestsComplete) {
+  Fixture f(10000, 1);  // 1 context + 1 queued
+  f.server->set_ready(true);
+  auto held = f.host()->acquire(ModelHost::Clock::now());
+  ASSERT_TRUE(held);
+  // Two requests are admitted (one would run, one queued) and wait for the held context.
+  auto a = std::async(std::launch::async, [&] { return f.post(); });
+  auto b = std::async(std::launch::async, [&] { return f.post(); });
+  // Wait until both are admitted, then a third is refused at once.
+  auto slot = f.models.get("fashion");
+  for (int i = 0; i < 500 && slot->admitted.load() < 2; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  ASSERT_EQ(slot->admitted.load(), 2);
+  auto c = f.post();
+  ASSERT_TRUE(c);
+  EXPECT_EQ(c->status, 503);
+  EXPECT_NE(c->body.find("queue full"), std::string::npos) << c->body;
+  EXPECT_EQ(c->get_header_value("Retry-After"), "1");
+  held.reset();
+  EXPECT_EQ(a.get()->status, 200);
+  EXPECT_EQ(b.get()->status, 200);
+  EXPECT_EQ(slot->admitted.load(), 0);
+}

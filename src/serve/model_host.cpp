@@ -40,6 +40,8 @@ Result<std::shared_ptr<ModelHost>> ModelHost::load(const std::string& name, cons
   h->version_ = version;
   h->path_ = path;
   h->contexts_ = std::max<size_t>(1, opts.contexts);
+  h->max_arena_bytes_ = opts.max_arena_bytes;
+  h->max_symbolic_product_ = opts.max_symbolic_product;
   for (size_t i = 0; i < h->contexts_; ++i) {
     auto s = Session::open(path, opts.session);
     if (!s) return s.status().with_context("loading " + path);
@@ -125,6 +127,12 @@ Status ModelHost::check_request(const oip::InferRequest& request) const {
     if (!ok)
       return invalid_argument("input '" + info->name + "': expected shape " + shape_text(info->shape, &info->dim_names) +
                               ", got " + shape_text(t.shape));
+    int64_t product = 1;
+    for (size_t i = 0; i < t.shape.size(); ++i)
+      if (info->shape[i] < 0) product = std::min(product * t.shape[i], max_symbolic_product_ + 1);  // no overflow
+    if (product > max_symbolic_product_)
+      return out_of_range("input '" + info->name + "': the symbolic dims of shape " + shape_text(t.shape) +
+                          " multiply to more than " + std::to_string(max_symbolic_product_) + " (--max-batch)");
   }
   for (const auto& m : inputs_) {
     bool given = false;
@@ -142,6 +150,17 @@ Result<oip::InferResponse> ModelHost::run(Lease& lease, const oip::InferRequest&
   Session& s = lease.session();
   for (const auto& t : request.inputs)
     PETREL_RETURN_IF_ERROR(s.set_input(t.name, t.dtype, t.shape, t.bytes.data()).with_context("input '" + t.name + "'"));
+  // Symbolic dims > 1 (a batch, a longer sequence): plan first and check the arena. Planning
+  // sizes the arena without touching it, so a refused plan costs address space, not memory.
+  bool larger = false;
+  for (const auto& t : request.inputs)
+    for (int64_t d : t.shape) larger |= d > 1;
+  if (larger) {
+    PETREL_RETURN_IF_ERROR(s.plan());
+    if (s.arena_bytes() > max_arena_bytes_)
+      return out_of_range("these input shapes need an activation arena of " + std::to_string(s.arena_bytes()) +
+                          " bytes; the limit is " + std::to_string(max_arena_bytes_) + " (--max-arena-bytes)");
+  }
   PETREL_RETURN_IF_ERROR(s.run());
   oip::InferResponse resp;
   resp.model_name = name_;

@@ -30,6 +30,14 @@ namespace petrel::serve {
 
 struct HostOptions {
   size_t contexts = 1;       // concurrent runs of this model
+  // A request whose shapes (symbolic dims > 1) would need a larger activation arena per
+  // context is refused (400) before anything is allocated for it: a big batch must not make a
+  // context hold hundreds of MB.
+  size_t max_arena_bytes = size_t(256) << 20;
+  // The product of an input's symbolic dims (batch x sequence ...) is at most this. Memory
+  // outside Petrel's arena (XNNPACK's workspace) grows with it too, so this is the bound that
+  // holds whichever kernels run.
+  int64_t max_symbolic_product = 1024;
   SessionOptions session;    // per context (threads: intra-op threads of one run)
 };
 
@@ -87,6 +95,8 @@ class ModelHost : public std::enable_shared_from_this<ModelHost> {
   std::string name_, version_, path_;
   std::vector<TensorInfo> inputs_, outputs_;
   size_t contexts_ = 0;
+  size_t max_arena_bytes_ = 0;
+  int64_t max_symbolic_product_ = 0;
   mutable std::mutex mu_;
   struct Waiter {
     std::condition_variable cv;

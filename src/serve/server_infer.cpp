@@ -75,7 +75,7 @@ void Server::handle_infer(const httplib::Request& req, httplib::Response& res, c
                          std::to_string(options_.timeout_ms) + " ms (--timeout-ms)");
   auto request = oip::parse_infer_request(req.body, options_.limits);
   if (!request) return fail(http_status_for(request.status()), request.status().message());
-  if (Status st = host->check_request(*request); !st) return fail(400, st.message());
+  if (Status st = host->check_request(*request); !st) return fail(http_status_for(st), st.message());
 
   const auto start = Clock::now();
   auto response = host->run(*lease, *request);
@@ -84,7 +84,8 @@ void Server::handle_infer(const httplib::Request& req, httplib::Response& res, c
   if (!response) {
     // Inputs were checked above, so a failure here is the model's or the runtime's: it counts
     // against a version on trial.
-    if (response.status().code() != StatusCode::kInvalidArgument) host->failed_runs.fetch_add(1);
+    const StatusCode code = response.status().code();
+    if (code != StatusCode::kInvalidArgument && code != StatusCode::kOutOfRange) host->failed_runs.fetch_add(1);
     return fail(http_status_for(response.status()), "inference failed: " + response.status().message());
   }
   host->good_runs.fetch_add(1);

@@ -62,6 +62,29 @@ TEST(ModelHost, ChecksRequestsAgainstTheModel) {
   EXPECT_EQ(h->check_request(empty).message(), "input 'image' is missing");
 }
 
+TEST(ModelHost, BoundsBatchAndArena) {
+  HostOptions o;
+  o.max_symbolic_product = 8;
+  auto h = ModelHost::load("fashion", "1", kFashion, o);
+  ASSERT_TRUE(h);
+  EXPECT_TRUE((*h)->check_request(image_request({8, 1, 28, 28})));
+  Status s = (*h)->check_request(image_request({9, 1, 28, 28}));
+  EXPECT_EQ(s.code(), StatusCode::kOutOfRange);
+  EXPECT_NE(s.message().find("multiply to more than 8"), std::string::npos) << s.message();
+  // Arena limit: batch 1 runs (no planning check); batch 8 needs more than 1 KiB of arena
+  // on Petrel's own kernels.
+  o.max_symbolic_product = 1024;
+  o.max_arena_bytes = 1024;
+  o.session.xnnpack = false;
+  auto small = ModelHost::load("fashion", "1", kFashion, o);
+  ASSERT_TRUE(small);
+  auto lease = (*small)->acquire(ModelHost::Clock::now() + std::chrono::seconds(1));
+  ASSERT_TRUE(lease);
+  auto big = (*small)->run(*lease, image_request({8, 1, 28, 28}));
+  ASSERT_FALSE(big);
+  EXPECT_NE(big.status().message().find("--max-arena-bytes"), std::string::npos) << big.status().message();
+}
+
 TEST(ModelHost, RunsAndReportsMetadata) {
   auto h = load(2);
   ASSERT_TRUE(h);

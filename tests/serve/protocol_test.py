@@ -75,6 +75,9 @@ try:
     expect("GET", "/v2/models/fashion/infer", None, 405, "use POST")
     expect("POST", "/v2/models/fashion", "{}", 405, "use GET")
     expect("GET", "/v3", None, 404, "not found")
+    # A batch beyond --max-batch (default 1024) is refused before any memory is planned for it.
+    big = '{"inputs":[{"name":"image","datatype":"FP32","shape":[1100,1,28,28],"data":[' + ",".join(["0"] * (1100 * 784)) + "]}]}"
+    expect("POST", "/v2/models/fashion/infer", big, 400, "multiply to more than 1024 (--max-batch)")
 
     # /metrics after this traffic: promtool accepts it and the counts are the ones sent.
     st, hdrs, text = srv.request("GET", "/metrics")
@@ -88,7 +91,7 @@ try:
     m = re.search(r'petrel_requests_total\{code="200",model="fashion"\} (\d+)', text)
     check(m and int(m.group(1)) == ok + 1, f"requests_total 200: {m and m.group(1)} != {ok + 1}")
     m = re.search(r'petrel_request_errors_total\{code="400",model="fashion"\} (\d+)', text)
-    check(m and int(m.group(1)) == 5, f"errors_total 400: {m and m.group(1)}")
+    check(m and int(m.group(1)) == 6, f"errors_total 400: {m and m.group(1)}")
     check('petrel_request_errors_total{code="404",model="_unknown"} 1' in text, "404 counted as _unknown")
     m = re.search(r'petrel_inference_duration_seconds_count\{model="fashion",source="edge",version="1"\} (\d+)', text)
     check(m and int(m.group(1)) == ok + 1, "duration histogram count")

@@ -35,6 +35,8 @@ int cmd_serve(const ServeArgs& args) {
   HostOptions host;
   host.contexts = args.contexts > 0 ? size_t(args.contexts) : std::max(1u, std::thread::hardware_concurrency());
   host.session.xnnpack = !args.no_xnnpack;
+  host.max_arena_bytes = size_t(std::max<int64_t>(0, args.max_arena_bytes));
+  host.max_symbolic_product = std::max<int64_t>(1, args.max_batch);
   host.session.threads = 1;  // concurrency comes from contexts; one run uses one core
 
   Metrics metrics;

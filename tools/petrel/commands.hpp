@@ -124,6 +124,8 @@ struct ServeArgs {
   int64_t max_queue = 64;
   int timeout_ms = 10000;
   int64_t max_body_bytes = 8 << 20;
+  int64_t max_arena_bytes = 256 << 20;
+  int64_t max_batch = 1024;
   std::string auth_token_file, tls_cert, tls_key;
   bool no_xnnpack = false;
 };

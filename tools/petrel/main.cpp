@@ -174,6 +174,10 @@ int main(int argc, char** argv) {
   serve->add_option("--timeout-ms", sa.timeout_ms, "Deadline per infer request: still waiting for a context then gets 504")
       ->capture_default_str();
   serve->add_option("--max-body-bytes", sa.max_body_bytes, "Larger request bodies get 413")->capture_default_str();
+  serve->add_option("--max-batch", sa.max_batch, "Largest product of an input's symbolic dims (batch x ...); larger: 400")
+      ->capture_default_str();
+  serve->add_option("--max-arena-bytes", sa.max_arena_bytes, "Refuse (400) input shapes whose activation arena per context "
+                                                             "would be larger")->capture_default_str();
   serve->add_option("--auth-token-file", sa.auth_token_file, "Require \"Authorization: Bearer TOKEN\" (token read from this file) "
                                                              "on everything but /v2/health/*");
   serve->add_option("--tls-cert", sa.tls_cert, "Serve HTTPS with this PEM certificate (with --tls-key)");

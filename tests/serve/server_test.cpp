@@ -112,3 +112,25 @@ TEST(Server, FullQueueIs503AndQueuedRequestsComplete) {
   EXPECT_EQ(b.get()->status, 200);
   EXPECT_EQ(slot->admitted.load(), 0);
 }
+
+TEST(Server, StopFinishesRequestsInFlight) {
+  auto f = std::make_unique<Fixture>(10000, 4);
+  f->server->set_ready(true);
+  auto held = f->host()->acquire(ModelHost::Clock::now());
+  ASSERT_TRUE(held);
+  auto a = std::async(std::launch::async, [&] { return f->post(); });
+  auto slot = f->models.get("fashion");
+  for (int i = 0; i < 500 && slot->admitted.load() < 1; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  ASSERT_EQ(slot->admitted.load(), 1);
+  // Stop while the request waits for its context: the listener closes, the request finishes.
+  std::thread stopper([&] { f->server->stop(); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  held.reset();
+  auto r = a.get();
+  stopper.join();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200) << r->body;
+  httplib::Client c("127.0.0.1", f->port);
+  c.set_connection_timeout(1, 0);
+  EXPECT_FALSE(c.Get("/v2/health/live")) << "the listener is closed";
+}

@@ -129,3 +129,4 @@ if shutil.which("openssl"):
 else:
     print("openssl not installed: TLS part skipped")
 print(f"security: {cases} hostile requests answered with JSON errors; server kept serving")
+shutil.rmtree(work, ignore_errors=True)

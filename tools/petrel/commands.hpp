@@ -114,4 +114,14 @@ struct EvalArgs {
 };
 int cmd_eval(const EvalArgs& args);
 
+struct ProfileArgs {
+  std::string model, data, output;
+  int bins = 10;
+  double ood_percentile = 99;
+  bool progress = false, no_xnnpack = false;
+  int threads = 1;
+  DataArgs data_opts;
+};
+int cmd_profile(const ProfileArgs& args);
+
 }  // namespace petrel::cli

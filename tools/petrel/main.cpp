@@ -157,6 +157,20 @@ int main(int argc, char** argv) {
   eval->add_flag("--no-xnnpack", ea.no_xnnpack, "Run on Petrel's own kernels only");
   add_data_options(eval, ea.data_opts);
 
+  ProfileArgs pra;
+  auto* profile = app.add_subcommand("profile", "Make a calibration profile (output confidence/energy histograms, OOD thresholds, "
+                                                "input statistics) for drift and OOD monitoring; ship it with pack --calibration");
+  profile->add_option("model", pra.model, "ONNX model file; score outputs are float32 with classes as the last dimension")->required();
+  profile->add_option("--data", pra.data, "Samples the model is known to handle, in any --calib format of `petrel quantize`")->required();
+  profile->add_option("-o,--output", pra.output, "Profile JSON file to write")->required();
+  profile->add_option("--bins", pra.bins, "Histogram bins (edges at quantiles of the data)")->capture_default_str();
+  profile->add_option("--ood-percentile", pra.ood_percentile,
+                      "Samples beyond this percentile of the data (energy above, or confidence below) are OOD")->capture_default_str();
+  profile->add_flag("--progress", pra.progress, "Show the progress bar even when stderr is not a terminal");
+  profile->add_option("-t,--threads", pra.threads, "Threads")->capture_default_str();
+  profile->add_flag("--no-xnnpack", pra.no_xnnpack, "Run on Petrel's own kernels only");
+  add_data_options(profile, pra.data_opts);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -177,6 +191,7 @@ int main(int argc, char** argv) {
   }
   if (*quantize) return cmd_quantize(qa);
   if (*eval) return cmd_eval(ea);
+  if (*profile) return cmd_profile(pra);
   std::cout << app.help();
   return kExitUsage;
 }

@@ -17,6 +17,8 @@ PKGS=(
   # ONNX conformance data and python tooling for tests and model export
   libonnx-testdata python3-onnx python3-numpy
   python3-torch python3-torchvision dataset-fashion-mnist
+  # HTTP for petrel serve and the hybrid router's cloud client (cpp-httplib)
+  libcpp-httplib-dev
   # the update agent's fsync/rename-order test traces system calls
   strace
 )

@@ -90,8 +90,12 @@ CloudCall call_cloud(const CloudEndpoint& ep, const std::string& model, const st
   req.set_header("Content-Type", "application/json");
   // Read the answer ourselves so an oversized one is cut off, not buffered whole.
   std::string answer;
-  bool too_large = false;
+  bool too_large = false, too_late = false;
   req.content_receiver = [&](const char* data, size_t n, uint64_t, uint64_t) {
+    if (std::chrono::steady_clock::now() > o.deadline) {
+      too_late = true;
+      return false;
+    }
     if (answer.size() + n > o.limits.max_body_bytes) {
       too_large = true;
       return false;
@@ -104,6 +108,11 @@ CloudCall call_cloud(const CloudEndpoint& ep, const std::string& model, const st
   if (too_large) {
     r.error = CloudError::kBadResponse;
     r.detail = "answer larger than " + std::to_string(o.limits.max_body_bytes) + " bytes";
+    return r;
+  }
+  if (too_late) {
+    r.error = CloudError::kTimeout;
+    r.detail = "answer not complete before the deadline";
     return r;
   }
   if (!res) {

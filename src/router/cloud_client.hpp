@@ -42,6 +42,9 @@ struct CloudCall {
 
 struct CloudCallOptions {
   std::chrono::milliseconds timeout{1000};  // connect, and each read/write
+  // The answer's body must be complete by then (a server dripping bytes, each read within
+  // `timeout`, is cut off here). Default: no limit beyond `timeout` per read.
+  std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();
   std::string bearer_token;                 // "Authorization: Bearer ..." when not empty
   serve::oip::Limits limits;                // bounds on the answer
 };

@@ -174,6 +174,7 @@ Result<oip::InferResponse> HybridRouter::infer(const oip::InferRequest& request,
     }
     asked = true;
     co.timeout = std::min(cfg_.timeout, left);
+    co.deadline = deadline;
     ++cloud_requests_;
     CloudCall call = call_cloud(endpoint_, cfg_.cloud_model, body, co);
     std::string why;

@@ -19,7 +19,7 @@ namespace petrel::router::testing {
 
 namespace oip = serve::oip;
 
-enum class Mode { kGood, kSlow, kError500, kGarbage, kWrongShape, kWrongName, kWrongDtype };
+enum class Mode { kGood, kSlow, kDrip, kError500, kGarbage, kWrongShape, kWrongName, kWrongDtype };
 
 inline oip::Tensor f32(std::string name, std::vector<int64_t> shape, const std::vector<float>& v) {
   auto t = oip::make_tensor(std::move(name), DataType::kFloat, std::move(shape), v.data(), v.size() * sizeof(float));
@@ -98,6 +98,18 @@ class FakeCloud {
     if (m == Mode::kWrongDtype) {
       const std::vector<int32_t> v{0, 0, 9};
       a.outputs[0] = oip::make_tensor(a.outputs[0].name, DataType::kInt32, {1, 3}, v.data(), 12).value();
+    }
+    if (m == Mode::kDrip) {  // a byte every 40 ms: each read is quick, the whole answer is not
+      auto body = std::make_shared<std::string>(oip::serialize_infer_response(a));
+      res.set_chunked_content_provider("application/json", [body](size_t offset, httplib::DataSink& sink) {
+        if (offset >= body->size()) {
+          sink.done();
+          return true;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(40));
+        return sink.write(body->data() + offset, 1);
+      });
+      return;
     }
     res.set_content(oip::serialize_infer_response(a), "application/json");
   }

@@ -155,6 +155,22 @@ TEST(Router, SlowCloudTimesOutWithinTheDeadline) {
   EXPECT_EQ(r->stats().fallbacks_by_reason[size_t(FallbackReason::kTimeout)], 1u);
 }
 
+TEST(Router, DrippingCloudIsCutOffAtTheDeadline) {
+  FakeCloud cloud;
+  ASSERT_GT(cloud.start(), 0);
+  cloud.mode = Mode::kDrip;  // ~150 bytes at 40 ms each: 6 s, every read within the 150 ms timeout
+  RouterConfig c = config(cloud.url());
+  c.deadline = 500ms;
+  auto r = make(c);
+  const auto t0 = Clock::now();
+  auto a = r->infer(request(0.1f), stub_local);
+  const auto took = Clock::now() - t0;
+  ASSERT_TRUE(a.is_ok());
+  EXPECT_EQ(source_of(a.value()), "edge_fallback");
+  EXPECT_EQ(a->parameters["fallback_reason"], "timeout");
+  EXPECT_LT(took, 700ms);
+}
+
 TEST(Router, ServerErrorsOpenTheBreakerAndRecoveryClosesIt) {
   FakeCloud cloud;
   ASSERT_GT(cloud.start(), 0);

@@ -8,14 +8,20 @@
 namespace petrel::router {
 
 Result<CloudEndpoint> parse_cloud_url(std::string_view url) {
-  constexpr std::string_view kScheme = "http://";
-  if (url.substr(0, 8) == "https://") return unsupported("cloud URL: https is not supported by this build (use http://)");
-  if (url.substr(0, kScheme.size()) != kScheme) return invalid_argument("cloud URL must start with http://");
-  std::string_view rest = url.substr(kScheme.size());
+  CloudEndpoint ep;
+  std::string_view rest;
+  if (url.substr(0, 7) == "http://") {
+    rest = url.substr(7);
+  } else if (url.substr(0, 8) == "https://") {
+    rest = url.substr(8);
+    ep.tls = true;
+    ep.port = 443;
+  } else {
+    return invalid_argument("cloud URL must start with http:// or https://");
+  }
   const size_t slash = rest.find('/');
   std::string_view hostport = rest.substr(0, slash);
   std::string_view path = slash == std::string_view::npos ? std::string_view() : rest.substr(slash);
-  CloudEndpoint ep;
   // [v6::addr]:port or host:port
   size_t colon = std::string_view::npos;
   if (!hostport.empty() && hostport.front() == '[') {
@@ -76,7 +82,17 @@ bool cloud_error_retryable(CloudError e, int http_status) {
 
 CloudCall call_cloud(const CloudEndpoint& ep, const std::string& model, const std::string& body, const CloudCallOptions& o) {
   CloudCall r;
-  httplib::Client cli(ep.host, ep.port);
+  const bool v6 = ep.host.find(':') != std::string::npos;
+  httplib::Client cli(std::string(ep.tls ? "https://" : "http://") + (v6 ? "[" + ep.host + "]" : ep.host) + ":" + std::to_string(ep.port));
+  if (!cli.is_valid()) {
+    r.error = CloudError::kConnect;
+    r.detail = ep.tls ? "TLS client could not be set up" : "bad cloud address";
+    return r;
+  }
+  if (ep.tls) {
+    cli.enable_server_certificate_verification(true);
+    if (!o.ca_file.empty()) cli.set_ca_cert_path(o.ca_file);
+  }
   const auto t = std::max(o.timeout, std::chrono::milliseconds(1));
   cli.set_connection_timeout(t);
   cli.set_read_timeout(t);

@@ -13,10 +13,12 @@
 
 namespace petrel::router {
 
-// http://host[:port][/path/prefix]; https is not supported by this build.
+// http[s]://host[:port][/path/prefix]. https verifies the server's certificate and host name
+// (against CloudCallOptions::ca_file, or the system's CA store).
 struct CloudEndpoint {
-  std::string host;
-  int port = 80;
+  bool tls = false;
+  std::string host;    // IPv6 without brackets
+  int port = 80;       // 443 for https
   std::string prefix;  // "" or "/something" without a trailing slash
 };
 Result<CloudEndpoint> parse_cloud_url(std::string_view url);
@@ -46,6 +48,7 @@ struct CloudCallOptions {
   // `timeout`, is cut off here). Default: no limit beyond `timeout` per read.
   std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();
   std::string bearer_token;                 // "Authorization: Bearer ..." when not empty
+  std::string ca_file;                      // https: PEM file of trusted CAs ("" = system store)
   serve::oip::Limits limits;                // bounds on the answer
 };
 

@@ -160,6 +160,7 @@ Result<oip::InferResponse> HybridRouter::infer(const oip::InferRequest& request,
   const std::string body = oip::serialize_infer_request(request);
   CloudCallOptions co;
   co.bearer_token = cfg_.bearer_token;
+  co.ca_file = cfg_.cloud_ca_file;
   co.limits = cfg_.cloud_limits;
   FallbackReason reason = FallbackReason::kCircuitOpen;
   std::string detail;

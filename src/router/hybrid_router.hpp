@@ -5,7 +5,7 @@
 // infer() fails only when the edge model itself fails.
 //
 //   RouterConfig c;
-//   c.model_name = "fashion"; c.cloud_url = "http://10.0.0.5:8000"; c.confidence_threshold = 0.6;
+//   c.model_name = "fashion"; c.cloud_url = "https://cloud.example:8443"; c.confidence_threshold = 0.6;
 //   auto r = HybridRouter::create(c, &profile);            // profile: optional, for OOD + drift
 //   auto resp = (*r)->infer(request, [&](const oip::InferRequest& q) { return run_edge(q); });
 //   resp->parameters["source"]  // "edge", "cloud", "cache", "edge_fallback" or "edge_offline"
@@ -37,9 +37,10 @@ namespace petrel::router {
 
 struct RouterConfig {
   std::string model_name;          // the edge model (used for the cache key and as the default cloud model)
-  std::string cloud_url;           // http://host:port[/prefix]; "" = no cloud (edge_offline when offloading)
+  std::string cloud_url;           // http[s]://host:port[/prefix]; "" = no cloud (edge_offline when offloading)
   std::string cloud_model;         // the model's name on the cloud; "" = model_name
-  std::string bearer_token;        // sent to the cloud when not empty
+  std::string bearer_token;        // sent to the cloud when not empty (use https for it outside a trusted network)
+  std::string cloud_ca_file;       // https: trusted CAs (PEM); "" = the system's store
   double confidence_threshold = 0.5;  // offload when the top-1 confidence is below this (0: never)
   bool use_ood = true;             // also offload OOD samples (needs a calibration profile)
   std::string score_output;        // output holding class scores; "" = the profile's, else the first float32 one

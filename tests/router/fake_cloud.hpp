@@ -39,6 +39,7 @@ class FakeCloud {
   std::atomic<int> requests{0};
   std::atomic<int> slow_ms{500};
   std::string expect_token;  // when set, other tokens get 401
+  std::string tls_cert, tls_key;  // when set, start() serves https with them (PEM files)
 
   // Default answer: logits [rows, 3] = {0, 0, 9} per row (class 2), model_version "big".
   explicit FakeCloud(Answer answer = nullptr) : answer_(std::move(answer)) {}
@@ -47,7 +48,12 @@ class FakeCloud {
   // Starts listening (port 0: an ephemeral one); returns the port, or -1.
   int start(int port = 0) {
     stop();
-    svr_ = std::make_unique<httplib::Server>();
+    if (!tls_cert.empty()) {
+      svr_ = std::make_unique<httplib::SSLServer>(tls_cert.c_str(), tls_key.c_str());
+      if (!svr_->is_valid()) return -1;
+    } else {
+      svr_ = std::make_unique<httplib::Server>();
+    }
     svr_->Post(R"(.*/v2/models/([^/]+)/infer)", [this](const httplib::Request& req, httplib::Response& res) { handle(req, res); });
     port_ = port == 0 ? svr_->bind_to_any_port("127.0.0.1") : (svr_->bind_to_port("127.0.0.1", port) ? port : -1);
     if (port_ < 0) return -1;
@@ -60,7 +66,9 @@ class FakeCloud {
     if (th_.joinable()) th_.join();
     svr_.reset();
   }
-  std::string url(const std::string& prefix = "") const { return "http://127.0.0.1:" + std::to_string(port_) + prefix; }
+  std::string url(const std::string& prefix = "") const {
+    return (tls_cert.empty() ? "http://127.0.0.1:" : "https://127.0.0.1:") + std::to_string(port_) + prefix;
+  }
 
  private:
   void handle(const httplib::Request& req, httplib::Response& res) {

@@ -134,8 +134,10 @@ CloudCall call_cloud(const CloudEndpoint& ep, const std::string& model, const st
   if (!res) {
     const httplib::Error err = res.error();
     const auto took = std::chrono::steady_clock::now() - t0;
-    // httplib reports a read timeout as a read error: tell them apart by the time it took.
-    const bool timed_out = err == httplib::Error::ConnectionTimeout || took >= t * 9 / 10;
+    // httplib reports a read timeout as a read (or write) error: tell those apart by the time it
+    // took. Other errors (refused, TLS handshake or certificate failures) are never timeouts.
+    const bool io = err == httplib::Error::Read || err == httplib::Error::Write;
+    const bool timed_out = err == httplib::Error::ConnectionTimeout || (io && took >= t * 9 / 10);
     r.error = timed_out ? CloudError::kTimeout : CloudError::kConnect;
     r.detail = timed_out ? "no answer within " + std::to_string(t.count()) + " ms" : httplib::to_string(err);
     return r;

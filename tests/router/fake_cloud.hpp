@@ -38,7 +38,7 @@ class FakeCloud {
   std::atomic<Mode> mode{Mode::kGood};
   std::atomic<int> requests{0};
   std::atomic<int> slow_ms{500};
-  std::string expect_token;  // when set, other tokens get 401
+  std::string expect_token;  // when set, other tokens get 401 (set before start())
   std::string tls_cert, tls_key;  // when set, start() serves https with them (PEM files)
 
   // Default answer: logits [rows, 3] = {0, 0, 9} per row (class 2), model_version "big".

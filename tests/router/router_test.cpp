@@ -84,8 +84,8 @@ TEST(Router, ConfidentEdgeAnswersStayOnTheEdge) {
 
 TEST(Router, UnsureAnswersGoToTheCloudThenTheCache) {
   FakeCloud cloud;
+  cloud.expect_token = "s3cret";  // set before the server threads start
   ASSERT_GT(cloud.start(), 0);
-  cloud.expect_token = "s3cret";
   RouterConfig c = config(cloud.url("/prefix"));
   c.bearer_token = "s3cret";
   c.cloud_model = "big_model";
@@ -121,8 +121,8 @@ TEST(Router, UnsureAnswersGoToTheCloudThenTheCache) {
 
 TEST(Router, WrongTokenIsAFallbackNotAnError) {
   FakeCloud cloud;
+  cloud.expect_token = "right";  // set before the server threads start
   ASSERT_GT(cloud.start(), 0);
-  cloud.expect_token = "right";
   RouterConfig c = config(cloud.url());
   c.bearer_token = "wrong";
   auto r = make(c);
@@ -144,8 +144,8 @@ TEST(Router, HttpsVerifiesTheCloudCertificate) {
   FakeCloud cloud;
   cloud.tls_cert = cert;
   cloud.tls_key = key;
+  cloud.expect_token = "over-tls";  // set before the server threads start
   ASSERT_GT(cloud.start(), 0);
-  cloud.expect_token = "over-tls";
   RouterConfig c = config(cloud.url());
   c.bearer_token = "over-tls";
   c.cloud_ca_file = cert;

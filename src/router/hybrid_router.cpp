@@ -156,8 +156,9 @@ Result<oip::InferResponse> HybridRouter::infer(const oip::InferRequest& request,
   }
 
   // The cloud leg: attempts until success, a non-retryable error, the breaker, or the deadline.
+  // An open breaker answers at once, before the request is serialized.
+  const std::string body = breaker_.state(t_cloud) == CircuitState::kOpen ? std::string() : oip::serialize_infer_request(request);
   const auto deadline = t_cloud + cfg_.deadline;
-  const std::string body = oip::serialize_infer_request(request);
   CloudCallOptions co;
   co.bearer_token = cfg_.bearer_token;
   co.ca_file = cfg_.cloud_ca_file;
@@ -169,7 +170,7 @@ Result<oip::InferResponse> HybridRouter::infer(const oip::InferRequest& request,
     const auto now = Clock::now();
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now);
     if (left.count() < 1) break;
-    if (!breaker_.allow(now)) {
+    if (body.empty() || !breaker_.allow(now)) {
       if (!asked) reason = FallbackReason::kCircuitOpen;
       break;
     }

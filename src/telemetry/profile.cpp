@@ -177,9 +177,18 @@ Status ProfileBuilder::add(const std::vector<TensorRef>& inputs, const std::vect
   if (!started_) {
     started_ = true;
     for (const auto& t : outputs)
-      if (t.dtype == DataType::kFloat && t.rank >= 1 && t.dims[t.rank - 1] >= 2) outs_.push_back(Out{std::string(t.name), t.dims[t.rank - 1]});
+      if (t.dtype == DataType::kFloat && t.rank >= 1 && t.dims[t.rank - 1] >= 2) {
+        Out o;
+        o.name = std::string(t.name);
+        o.classes = t.dims[t.rank - 1];
+        outs_.push_back(std::move(o));
+      }
     for (const auto& t : inputs)
-      if (is_numeric(t.dtype)) ins_.push_back(In{std::string(t.name)});
+      if (is_numeric(t.dtype)) {
+        In in;
+        in.name = std::string(t.name);
+        ins_.push_back(std::move(in));
+      }
     if (outs_.empty() && ins_.empty()) return invalid_argument("nothing to profile: no float32 score output and no numeric input");
   }
   for (Out& o : outs_) {

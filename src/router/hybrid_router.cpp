@@ -214,6 +214,11 @@ Result<oip::InferResponse> HybridRouter::infer(const oip::InferRequest& request,
   return out;
 }
 
+double HybridRouter::drift_score() const {
+  auto m = monitor();
+  return m && m->drift ? m->drift->drift_score() : 0.0;
+}
+
 RouterStats HybridRouter::stats() const {
   RouterStats s;
   s.requests_total = requests_.load();

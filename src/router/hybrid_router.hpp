@@ -101,6 +101,8 @@ class HybridRouter {
   void set_profile(const telemetry::CalibrationProfile* profile);
 
   RouterStats stats() const;
+  // The drift score alone (the largest PSI in the window; 0 without a profile): cheaper than stats().
+  double drift_score() const;
   const RouterConfig& config() const { return cfg_; }
 
  private:

@@ -20,13 +20,18 @@ DriftMonitor::DriftMonitor(const CalibrationProfile& p, const DriftOptions& o) {
     t.ring.assign(window, 0);
     return t;
   };
+  // Bin indices are stored as uint16_t; parse_profile allows 1000 bins, a hand-made profile with
+  // more (or with none) is not tracked rather than miscounted.
+  auto usable = [](const Histogram& h) { return h.bins() >= 1 && h.bins() <= 65535 && h.edges.size() == h.bins() + 1; };
   for (const auto& out : p.outputs) {
+    if (!usable(out.confidence)) continue;
     Track t = make(out.name, out.confidence);
     t.kind = out.kind;
     t.classes = out.classes;
     outputs_.push_back(std::move(t));
   }
-  for (const auto& in : p.inputs) inputs_.push_back(make(in.name, in.sample_mean));
+  for (const auto& in : p.inputs)
+    if (usable(in.sample_mean)) inputs_.push_back(make(in.name, in.sample_mean));
 }
 
 void DriftMonitor::push(Track& t, double v) {

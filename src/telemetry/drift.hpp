@@ -35,6 +35,7 @@ struct DriftSnapshot {
 
 class DriftMonitor {
  public:
+  // Histograms with no bins, more than 65535, or edges that do not match them are not tracked.
   explicit DriftMonitor(const CalibrationProfile& profile, const DriftOptions& o = {});
   DriftMonitor(const DriftMonitor&) = delete;
   DriftMonitor& operator=(const DriftMonitor&) = delete;

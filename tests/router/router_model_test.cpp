@@ -176,6 +176,7 @@ TEST(RouterModel, OodAndDriftFromARealProfile) {
   // blank image's mean is below all of them, so the window holds 10/16 in bin 0 and 2/16 in the
   // others: PSI = (0.625-0.25) ln 2.5 + 3 (0.125-0.25) ln 0.5 = 0.6035.
   EXPECT_NEAR(s.drift.input_mean[0].psi, 0.375 * std::log(2.5) + 3 * 0.125 * std::log(2.0), 5e-3);
+  EXPECT_DOUBLE_EQ((*r)->drift_score(), s.drift.max_psi);
   ASSERT_EQ(s.drift.output_confidence.size(), 1u);
   EXPECT_EQ(s.drift.output_confidence[0].samples, 16u);
 }

@@ -184,6 +184,18 @@ TEST(Drift, InputMeansPerBatchRow) {
   EXPECT_EQ(m.snapshot().input_mean[0].samples, 1000u);
 }
 
+TEST(Drift, UnusableHistogramsAreNotTracked) {
+  CalibrationProfile p = hand_profile();
+  p.outputs[0].confidence = Histogram{};                 // no bins
+  p.inputs[0].sample_mean.edges = {0.0, 0.5, 0.75, 1.0};  // 4 edges for 2 fractions
+  DriftMonitor m(p);
+  DriftSnapshot s = m.snapshot();
+  EXPECT_TRUE(s.output_confidence.empty());
+  EXPECT_TRUE(s.input_mean.empty());
+  observe_probs(m, 0.9f, 3);  // ignored, no crash
+  EXPECT_EQ(m.drift_score(), 0.0);
+}
+
 TEST(Drift, ObserveDoesNotAllocate) {
   DriftMonitor m(hand_profile(), DriftOptions{64});
   const float row[4] = {0.7f, 0.1f, 0.1f, 0.1f};

@@ -47,6 +47,13 @@ assert np.allclose(i["sample_mean"]["edges"], np.percentile(means, [0, 25, 50, 7
 assert i["sample_mean"]["fractions"] == [0.25] * 4, i["sample_mean"]
 PY
 
+# petrel drift of the same data against its own profile: no drift; at the 90th percentile one
+# of the 8 samples (the least confident) is beyond the energy threshold.
+"$petrel" drift "$model" --profile "$work/p8.json" --data "$work/npy" --json >"$work/d8.json" 2>"$work/err" && ok drift-npy || { bad drift-npy; cat "$work/err"; }
+$py -c "import json,sys; d=json.load(open(sys.argv[1])); assert d['samples']==8 and d['max_psi']<1e-9 and d['ood_rate']==0.125, d" "$work/d8.json" \
+  && ok drift-npy-values || { bad drift-npy-values; cat "$work/d8.json"; }
+"$petrel" drift "$model" --profile "$work/nope.json" --data "$work/npy" >/dev/null 2>&1; [ $? -ne 0 ] && ok drift-missing-profile || bad drift-missing-profile
+
 # 2. Errors: bad percentile, bad bins, missing data.
 "$petrel" profile "$model" --data "$work/npy" --ood-percentile 100 -o "$work/x.json" >/dev/null 2>&1; [ $? -eq 2 ] && ok bad-percentile || bad bad-percentile
 "$petrel" profile "$model" --data "$work/npy" --bins 0 -o "$work/x.json" >/dev/null 2>&1; [ $? -eq 2 ] && ok bad-bins || bad bad-bins
@@ -76,6 +83,20 @@ o = p["outputs"][0]
 assert abs(sum(o["confidence"]["fractions"]) - 1) < 1e-9 and 0 < o["ood"]["confidence_threshold"] < 1
 assert all(a <= b for a, b in zip(o["energy"]["edges"], o["energy"]["edges"][1:]))
 PY
+  # Drift: a profile of 2000 training images; the held-out test set is stable, inverted images are not.
+  train=${idx/t10k-images/train-images}
+  "$petrel" profile "$model" --data "$train" --mean 0.286 --std 0.353 --limit 2000 -o "$work/ptrain.json" >/dev/null 2>"$work/err" \
+    && ok profile-train || { bad profile-train; cat "$work/err"; }
+  "$petrel" drift "$model" --profile "$work/ptrain.json" --data "$idx" --mean 0.286 --std 0.353 --limit 2000 --json >"$work/dtest.json" 2>"$work/err"
+  $py -c "import json,sys; d=json.load(open(sys.argv[1])); assert d['samples']==2000 and d['max_psi']<0.1 and 0.002<=d['ood_rate']<=0.03, d" "$work/dtest.json" \
+    && ok drift-test-set-stable || { bad drift-test-set-stable; cat "$work/dtest.json" "$work/err"; }
+  $py -c "
+import gzip, sys, numpy as np
+raw = gzip.open(sys.argv[1]).read()
+gzip.open(sys.argv[2], 'wb').write(raw[:16] + (255 - np.frombuffer(raw, dtype=np.uint8, offset=16)).tobytes())" "$idx" "$work/inverted-idx3-ubyte.gz"
+  "$petrel" drift "$model" --profile "$work/ptrain.json" --data "$work/inverted-idx3-ubyte.gz" --mean 0.286 --std 0.353 --limit 2000 --json >"$work/dinv.json" 2>"$work/err"
+  $py -c "import json,sys; d=json.load(open(sys.argv[1])); assert d['max_psi']>1 and d['input_mean_psi']['image']>1 and d['ood_rate']>0.05, d" "$work/dinv.json" \
+    && ok drift-inverted-shift || { bad drift-inverted-shift; cat "$work/dinv.json" "$work/err"; }
 else
   echo "skip profile-idx: $idx not installed"
 fi

@@ -124,4 +124,12 @@ struct ProfileArgs {
 };
 int cmd_profile(const ProfileArgs& args);
 
+struct DriftArgs {
+  std::string model, profile, data;
+  bool json = false, progress = false, no_xnnpack = false;
+  int threads = 1;
+  DataArgs data_opts;
+};
+int cmd_drift(const DriftArgs& args);
+
 }  // namespace petrel::cli

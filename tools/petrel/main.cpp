@@ -171,6 +171,18 @@ int main(int argc, char** argv) {
   profile->add_flag("--no-xnnpack", pra.no_xnnpack, "Run on Petrel's own kernels only");
   add_data_options(profile, pra.data_opts);
 
+  DriftArgs da;
+  auto* drift = app.add_subcommand("drift", "Compare a data set with a calibration profile: PSI of output confidence and input "
+                                            "means, and the OOD rate (what the hybrid router monitors live)");
+  drift->add_option("model", da.model, "ONNX model file")->required();
+  drift->add_option("--profile", da.profile, "Calibration profile from petrel profile")->required();
+  drift->add_option("--data", da.data, "Samples, in any --calib format of `petrel quantize`")->required();
+  drift->add_flag("--json", da.json, "One JSON object");
+  drift->add_flag("--progress", da.progress, "Show the progress bar even when stderr is not a terminal");
+  drift->add_option("-t,--threads", da.threads, "Threads")->capture_default_str();
+  drift->add_flag("--no-xnnpack", da.no_xnnpack, "Run on Petrel's own kernels only");
+  add_data_options(drift, da.data_opts);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -192,6 +204,7 @@ int main(int argc, char** argv) {
   if (*quantize) return cmd_quantize(qa);
   if (*eval) return cmd_eval(ea);
   if (*profile) return cmd_profile(pra);
+  if (*drift) return cmd_drift(da);
   std::cout << app.help();
   return kExitUsage;
 }

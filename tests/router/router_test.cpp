@@ -365,7 +365,9 @@ TEST(Router, CloudStoppedMidRunAndRestartedUnderConcurrentLoad) {
   phase = 1;
   cloud.stop();  // killed mid-run
   std::this_thread::sleep_for(500ms);
-  EXPECT_EQ(r->stats().circuit, CircuitState::kOpen);
+  // Open, or half-open for the instant a probe is in flight; never closed while the cloud is gone.
+  EXPECT_NE(r->stats().circuit, CircuitState::kClosed);
+  EXPECT_GE(r->stats().circuit_opened_total, 1u);
   ASSERT_EQ(cloud.start(port), port);  // back on the same port
   phase = 2;
   const auto until = Clock::now() + 3s;

@@ -19,7 +19,7 @@ PKGS=(
   python3-torch python3-torchvision dataset-fashion-mnist
   # the update agent's fsync/rename-order test traces system calls
   strace
-  # petrel serve: HTTP(S) server (cpp-httplib, built by Debian with OpenSSL: TLS needs libssl-dev's
+  # petrel serve's HTTP(S) server and the hybrid router's cloud client (cpp-httplib, built by Debian with OpenSSL: TLS needs libssl-dev's
   # headers), Prometheus registry + text format (prometheus-cpp core only)
   libcpp-httplib-dev libssl-dev prometheus-cpp-dev
   # serving tests and benchmarks: promtool checks /metrics, wrk loads the server, curl for docs

@@ -130,5 +130,22 @@ struct ServeArgs {
   bool no_xnnpack = false;
 };
 int cmd_serve(const ServeArgs& args);
+struct ProfileArgs {
+  std::string model, data, output;
+  int bins = 10;
+  double ood_percentile = 99;
+  bool progress = false, no_xnnpack = false;
+  int threads = 1;
+  DataArgs data_opts;
+};
+int cmd_profile(const ProfileArgs& args);
+
+struct DriftArgs {
+  std::string model, profile, data;
+  bool json = false, progress = false, no_xnnpack = false;
+  int threads = 1;
+  DataArgs data_opts;
+};
+int cmd_drift(const DriftArgs& args);
 
 }  // namespace petrel::cli

@@ -183,6 +183,31 @@ int main(int argc, char** argv) {
   serve->add_option("--tls-cert", sa.tls_cert, "Serve HTTPS with this PEM certificate (with --tls-key)");
   serve->add_option("--tls-key", sa.tls_key, "PEM private key for --tls-cert");
   serve->add_flag("--no-xnnpack", sa.no_xnnpack, "Run on Petrel's own kernels only");
+  ProfileArgs pra;
+  auto* profile = app.add_subcommand("profile", "Make a calibration profile (output confidence/energy histograms, OOD thresholds, "
+                                                "input statistics) for drift and OOD monitoring; ship it with pack --calibration");
+  profile->add_option("model", pra.model, "ONNX model file; score outputs are float32 with classes as the last dimension")->required();
+  profile->add_option("--data", pra.data, "Samples the model is known to handle, in any --calib format of `petrel quantize`")->required();
+  profile->add_option("-o,--output", pra.output, "Profile JSON file to write")->required();
+  profile->add_option("--bins", pra.bins, "Histogram bins (edges at quantiles of the data)")->capture_default_str();
+  profile->add_option("--ood-percentile", pra.ood_percentile,
+                      "Samples beyond this percentile of the data (energy above, or confidence below) are OOD")->capture_default_str();
+  profile->add_flag("--progress", pra.progress, "Show the progress bar even when stderr is not a terminal");
+  profile->add_option("-t,--threads", pra.threads, "Threads")->capture_default_str();
+  profile->add_flag("--no-xnnpack", pra.no_xnnpack, "Run on Petrel's own kernels only");
+  add_data_options(profile, pra.data_opts);
+
+  DriftArgs da;
+  auto* drift = app.add_subcommand("drift", "Compare a data set with a calibration profile: PSI of output confidence and input "
+                                            "means, and the OOD rate (what the hybrid router monitors live)");
+  drift->add_option("model", da.model, "ONNX model file")->required();
+  drift->add_option("--profile", da.profile, "Calibration profile from petrel profile")->required();
+  drift->add_option("--data", da.data, "Samples, in any --calib format of `petrel quantize`")->required();
+  drift->add_flag("--json", da.json, "One JSON object");
+  drift->add_flag("--progress", da.progress, "Show the progress bar even when stderr is not a terminal");
+  drift->add_option("-t,--threads", da.threads, "Threads")->capture_default_str();
+  drift->add_flag("--no-xnnpack", da.no_xnnpack, "Run on Petrel's own kernels only");
+  add_data_options(drift, da.data_opts);
 
   try {
     app.parse(argc, argv);
@@ -205,6 +230,8 @@ int main(int argc, char** argv) {
   if (*quantize) return cmd_quantize(qa);
   if (*eval) return cmd_eval(ea);
   if (*serve) return cmd_serve(sa);
+  if (*profile) return cmd_profile(pra);
+  if (*drift) return cmd_drift(da);
   std::cout << app.help();
   return kExitUsage;
 }

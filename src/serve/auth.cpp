@@ -16,7 +16,7 @@ std::array<uint8_t, 32> sha256(std::string_view s) {
 }
 }  // namespace
 
-Result<BearerAuth> BearerAuth::from_file(const std::string& path) {
+Result<std::string> read_token_file(const std::string& path) {
   std::ifstream f(path, std::ios::binary);
   if (!f) return io_error("cannot read the token file " + path);
   std::string text;
@@ -29,7 +29,13 @@ Result<BearerAuth> BearerAuth::from_file(const std::string& path) {
   text = text.substr(b, e - b + 1);
   for (char c : text)
     if (c < 0x21 || c > 0x7e) return invalid_argument("token in " + path + " must be printable ASCII without spaces");
-  return BearerAuth(text);
+  return text;
+}
+
+Result<BearerAuth> BearerAuth::from_file(const std::string& path) {
+  auto token = read_token_file(path);
+  if (!token) return token.status();
+  return BearerAuth(*token);
 }
 
 BearerAuth::BearerAuth(std::string_view token) {

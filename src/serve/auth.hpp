@@ -10,6 +10,10 @@
 
 namespace petrel::serve {
 
+// A bearer token from a file: surrounding whitespace trimmed; non-empty, printable ASCII, < 4 KiB.
+// (The server's own token, and the token the hybrid router presents to the cloud.)
+Result<std::string> read_token_file(const std::string& path);
+
 class BearerAuth {
  public:
   // Reads the token from a file (surrounding whitespace trimmed; must be non-empty, printable).

@@ -3,6 +3,7 @@
 
 #include <map>
 #include <mutex>
+#include <vector>
 
 #include <prometheus/counter.h>
 #include <prometheus/gauge.h>
@@ -21,7 +22,7 @@ struct Metrics::Impl {
   prometheus::Registry registry;
   Family<Histogram>& duration = prometheus::BuildHistogram()
                                     .Name("petrel_inference_duration_seconds")
-                                    .Help("Time of one inference (model run, without queueing)")
+                                    .Help("Time to answer one inference without queueing: the edge run, plus the cloud leg when the router offloaded it")
                                     .Register(registry);
   Family<Counter>& requests = prometheus::BuildCounter()
                                   .Name("petrel_requests_total")
@@ -60,6 +61,7 @@ struct Metrics::Impl {
     Gauge* arena = nullptr;
   };
   std::map<std::string, Serving> serving;
+  std::vector<std::function<void()>> render_hooks;
 };
 
 namespace {
@@ -117,7 +119,12 @@ void Metrics::forget_model(const std::string& model) {
 
 void Metrics::count_load_failure(const std::string& model) { impl_->load_failures.Add({{"model", model}}).Increment(); }
 
-std::string Metrics::render() const { return prometheus::TextSerializer().Serialize(impl_->registry.Collect()); }
+void Metrics::add_render_hook(std::function<void()> hook) { impl_->render_hooks.push_back(std::move(hook)); }
+
+std::string Metrics::render() const {
+  for (const auto& hook : impl_->render_hooks) hook();
+  return prometheus::TextSerializer().Serialize(impl_->registry.Collect());
+}
 
 prometheus::Registry& Metrics::registry() { return impl_->registry; }
 

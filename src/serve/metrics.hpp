@@ -10,6 +10,7 @@
 // directly on registry() from the component that owns the value.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -46,6 +47,10 @@ class Metrics {
   std::string render() const;
   // For components that register their own families (router, drift).
   prometheus::Registry& registry();
+  // Called at the start of every render(): components that keep their own counters (the
+  // router's stats) copy them into their families here, so the request path never touches
+  // Prometheus for them. Register before serving starts.
+  void add_render_hook(std::function<void()> hook);
 
  private:
   struct Impl;

@@ -57,6 +57,10 @@ class ModelHost : public std::enable_shared_from_this<ModelHost> {
   size_t contexts() const { return contexts_; }
   // Activation arena bytes of all contexts together (as last planned).
   size_t arena_bytes() const { return arena_bytes_.load(); }
+  // The version's calibration profile (JSON, from its bundle; "" if none): drift and OOD
+  // monitoring of the hybrid router. Set before the host is published to the model table.
+  const std::string& calibration_json() const { return calibration_json_; }
+  void set_calibration_json(std::string json) { calibration_json_ = std::move(json); }
 
   // GET /v2/models/{name}: name, versions, platform, inputs, outputs.
   nlohmann::json metadata() const;
@@ -92,7 +96,7 @@ class ModelHost : public std::enable_shared_from_this<ModelHost> {
   ModelHost() = default;
   void release(std::unique_ptr<Session> s) const;
 
-  std::string name_, version_, path_;
+  std::string name_, version_, path_, calibration_json_;
   std::vector<TensorInfo> inputs_, outputs_;
   size_t contexts_ = 0;
   size_t max_arena_bytes_ = 0;

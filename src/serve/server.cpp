@@ -4,6 +4,9 @@
 
 #include <httplib.h>
 
+#include <chrono>
+#include <thread>
+
 #include <algorithm>
 
 #include "petrel/petrel.hpp"
@@ -101,15 +104,30 @@ Result<int> Server::bind() {
   return port;
 }
 
+// httplib's stop() does nothing until its listen loop is running, so a stop() that comes
+// first (a SIGTERM right after start) would be lost and serve() would block forever. The two
+// flags make the hand-over safe whichever thread comes first: serve() announces itself, then
+// checks for a stop; stop() announces itself, then waits for a serve() that has announced itself
+// to be accepting before stopping it (seq_cst: at least one of them sees the other).
 Status Server::serve() {
   if (!http_) return internal_error("serve() before bind()");
-  if (!http_->listen_after_bind()) return io_error("the server stopped with an error");
+  serving_.store(true);
+  if (stop_requested_.load()) {
+    serving_.store(false);
+    return Status::ok();
+  }
+  const bool ok = http_->listen_after_bind();
+  serving_.store(false);
+  if (!ok && !stop_requested_.load()) return io_error("the server stopped with an error");
   return Status::ok();
 }
 
 void Server::stop() {
   ready_ = false;
-  if (http_) http_->stop();
+  stop_requested_.store(true);
+  if (!http_) return;
+  while (serving_.load() && !http_->is_running()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  http_->stop();
 }
 
 void Server::handle(const httplib::Request& req, httplib::Response& res) {

@@ -18,6 +18,7 @@
 #include <string>
 
 #include "serve/auth.hpp"
+#include "serve/dispatcher.hpp"
 #include "serve/metrics.hpp"
 #include "serve/model_table.hpp"
 #include "serve/oip.hpp"
@@ -39,6 +40,7 @@ struct ServerOptions {
   std::optional<BearerAuth> auth;
   std::string tls_cert, tls_key;  // both set: HTTPS
   oip::Limits limits;
+  std::shared_ptr<Dispatcher> dispatcher;  // null: answer with the edge model (source "edge")
 };
 
 class Server {
@@ -67,6 +69,7 @@ class Server {
   Metrics& metrics_;
   std::unique_ptr<httplib::Server> http_;
   std::atomic<bool> ready_{false};
+  std::atomic<bool> serving_{false}, stop_requested_{false};  // see serve()/stop()
 };
 
 }  // namespace petrel::serve

@@ -1,4 +1,5 @@
-// POST /v2/models/{name}[/versions/{v}]/infer: admission, parsing, checks, deadline, run.
+// POST /v2/models/{name}[/versions/{v}]/infer: admission, parsing, checks, deadline, run (or
+// dispatch: the hybrid router).
 #include <httplib.h>
 
 #include <chrono>
@@ -77,22 +78,38 @@ void Server::handle_infer(const httplib::Request& req, httplib::Response& res, c
   if (!request) return fail(http_status_for(request.status()), request.status().message());
   if (Status st = host->check_request(*request); !st) return fail(http_status_for(st), st.message());
 
+  // The edge run. It gives its context back as soon as the model has run: a dispatcher that
+  // then asks the cloud must not hold it.
+  double run_ms = 0;
+  auto local = [&](const oip::InferRequest& q) -> Result<oip::InferResponse> {
+    if (!lease) return Status(StatusCode::kInternal, "the edge model can run once per request");
+    const auto t = Clock::now();
+    auto r = host->run(*lease, q);
+    run_ms = ms_since(t);
+    lease.reset();  // back to the pool before answering; the arena gauge is updated on return
+    if (!r) {
+      // Inputs were checked above, so a failure here is the model's or the runtime's: it counts
+      // against a version on trial.
+      const StatusCode code = r.status().code();
+      if (code != StatusCode::kInvalidArgument && code != StatusCode::kOutOfRange) host->failed_runs.fetch_add(1);
+      return r.status();
+    }
+    host->good_runs.fetch_add(1);
+    return r;
+  };
   const auto start = Clock::now();
-  auto response = host->run(*lease, *request);
-  const double run_ms = ms_since(start);
-  lease.reset();  // back to the pool before answering; the arena gauge is updated on return
-  if (!response) {
-    // Inputs were checked above, so a failure here is the model's or the runtime's: it counts
-    // against a version on trial.
-    const StatusCode code = response.status().code();
-    if (code != StatusCode::kInvalidArgument && code != StatusCode::kOutOfRange) host->failed_runs.fetch_add(1);
-    return fail(http_status_for(response.status()), "inference failed: " + response.status().message());
+  auto response = options_.dispatcher ? options_.dispatcher->dispatch(*host, *request, local) : local(*request);
+  if (lease) lease.reset();  // a dispatcher that never ran the edge model
+  if (!response) return fail(http_status_for(response.status()), "inference failed: " + response.status().message());
+  if (!options_.dispatcher) {
+    response->parameters["source"] = "edge";
+    response->parameters["edge_ms"] = run_ms;
   }
-  host->good_runs.fetch_add(1);
-  metrics_.observe_inference(name, host->version(), "edge", run_ms / 1000.0);
+  const auto source = response->parameters.find("source");
+  const std::string source_label =
+      source != response->parameters.end() && source->is_string() ? source->get<std::string>() : "edge";
+  metrics_.observe_inference(name, host->version(), source_label, ms_since(start) / 1000.0);
   metrics_.set_arena_bytes(name, host->version(), double(host->arena_bytes()));
-  response->parameters["source"] = "edge";
-  response->parameters["edge_ms"] = run_ms;
   response->parameters["queue_ms"] = std::chrono::duration<double, std::milli>(start - arrival).count();
   res.status = 200;
   res.set_content(oip::serialize_infer_response(*response), "application/json");

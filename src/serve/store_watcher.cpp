@@ -62,6 +62,9 @@ Status StoreWatcher::load(const ota::SlotInfo& active) {
     metrics_.count_load_failure(active.name);
     return host.status().with_context("version " + active.version);
   }
+  // The bundle's calibration profile (drift/OOD for the hybrid router). The state may have
+  // moved on since `active` was read: only a manifest of this very version is used.
+  if (auto m = store_->active_manifest(); m && m->version == active.version) (*host)->set_calibration_json(m->calibration_json);
   std::shared_ptr<const ModelHost> next = std::move(host).value();
   std::shared_ptr<const ModelHost> prev = current();
   models_.set(active.name, next);

@@ -4,7 +4,7 @@ several keep-alive clients while `petrel update install` (a newer version) and `
 rollback` run against its store, twice each. Zero failed requests, both versions answered, the
 server marks the new version good through the agent (its good inferences are reported), and
 /metrics counts the swaps. Usage: hotswap_test.py PETREL SOURCE_DIR"""
-import http.client, json, os, shutil, subprocess, sys, tempfile, threading, time
+import re, http.client, json, os, shutil, subprocess, sys, tempfile, threading, time
 
 import numpy as np
 
@@ -26,8 +26,14 @@ def cli(*args):
 
 cli("keygen", "--out", "dev")
 model = os.path.join(src, FASHION)
+# Both versions carry a calibration profile: the server monitors drift against the bundle's.
+os.mkdir(os.path.join(work, "calib"))
+for f in sorted(os.listdir(os.path.join(src, SAMPLES))):
+    if f.startswith("sample_"):
+        shutil.copy(os.path.join(src, SAMPLES, f), os.path.join(work, "calib", f))
+cli("profile", model, "--data", "calib", "--bins", "4", "-o", "profile.json")
 for v, out in (("1.0.0", "v1.petrel"), ("1.1.0", "v2.petrel")):
-    cli("pack", model, "--name", "fashion", "--version", v, "--key", "dev.key", "-o", out)
+    cli("pack", model, "--name", "fashion", "--version", v, "--key", "dev.key", "--calibration", "profile.json", "-o", out)
 cli("update", "install", "v1.petrel", "--store", store, "--trust", "dev.pub")
 
 body = json.dumps(infer_body(np.load(os.path.join(src, SAMPLES, "sample_0.npy")).astype(np.float32)))
@@ -114,5 +120,8 @@ check(set(stats["versions"]) == {"1.0.0", "1.1.0"}, f"versions seen {stats['vers
 text = metrics.decode()
 line = [l for l in text.splitlines() if l.startswith('petrel_model_swaps_total{model="fashion"}')]
 check(line and float(line[0].split()[-1]) == swaps, f"swaps counted: {line} (expected {swaps})")
+check(re.search(r'^petrel_drift_score\{model="fashion"\} \S+$', text, re.M), "no drift score from the bundle's profile")
+check(re.search(r'^petrel_drift_psi\{[^}]*kind="input_mean"[^}]*\} \S+$', text, re.M), "no input drift from the bundle's profile")
+check(not re.search(r'^petrel_router_offline_total\{[^}]*\} [1-9]', text, re.M), "monitoring only: nothing should want the cloud")
 check(rc == 0, f"exit code {rc}: {err}")
 shutil.rmtree(work, ignore_errors=True)

@@ -134,3 +134,37 @@ TEST(Server, StopFinishesRequestsInFlight) {
   c.set_connection_timeout(1, 0);
   EXPECT_FALSE(c.Get("/v2/health/live")) << "the listener is closed";
 }
+
+// A SIGTERM that arrives right after start (before httplib is accepting) must not be lost:
+// httplib's own stop() does nothing until its listen loop runs, so serve() would block forever.
+TEST(Server, StopBeforeServeIsNotLost) {
+  ModelTable models;
+  Metrics metrics;
+  ServerOptions so;
+  so.port = 0;
+  so.threads = 2;
+  Server server(std::move(so), models, metrics);
+  ASSERT_TRUE(server.bind());
+  server.stop();
+  auto done = std::async(std::launch::async, [&] { return server.serve(); });
+  ASSERT_EQ(done.wait_for(std::chrono::seconds(5)), std::future_status::ready) << "serve() ignored an earlier stop()";
+  EXPECT_TRUE(done.get());
+}
+
+// And a stop racing with the start of serve() (the signal thread vs the main thread).
+TEST(Server, StopRacingServeStops) {
+  for (int i = 0; i < 50; ++i) {
+    ModelTable models;
+    Metrics metrics;
+    ServerOptions so;
+    so.port = 0;
+    so.threads = 1;
+    Server server(std::move(so), models, metrics);
+    ASSERT_TRUE(server.bind());
+    std::thread stopper([&] { server.stop(); });
+    auto done = std::async(std::launch::async, [&] { return server.serve(); });
+    stopper.join();
+    ASSERT_EQ(done.wait_for(std::chrono::seconds(5)), std::future_status::ready) << "iteration " << i;
+    EXPECT_TRUE(done.get());
+  }
+}

@@ -8,10 +8,67 @@
 
 #include "cli_common.hpp"
 #include "commands.hpp"
+#include "router/serve_dispatcher.hpp"
 #include "serve/server.hpp"
 #include "serve/store_watcher.hpp"
+#include "telemetry/profile.hpp"
 
 namespace petrel::cli {
+
+namespace {
+
+// The hybrid router's settings from the command line; nullptr when neither a cloud, offline
+// mode, a profile nor a store (whose bundles may carry profiles) asks for it.
+Result<std::shared_ptr<router::RouterDispatcher>> make_dispatcher(const ServeArgs& a) {
+  if (a.cloud.empty() && !a.offline && a.profiles.empty() && a.store.empty()) return std::shared_ptr<router::RouterDispatcher>();
+  router::RouterConfig c;
+  c.cloud_url = a.cloud;
+  c.cloud_model = a.cloud_model;
+  c.cloud_ca_file = a.cloud_ca;
+  c.confidence_threshold = a.threshold;
+  c.use_ood = !a.no_ood;
+  if (a.cloud.empty() && !a.offline) {
+    // Monitoring only: nothing to offload to, so every answer is the edge's ("edge", not
+    // "edge_offline"); OOD flags and drift are still counted.
+    c.confidence_threshold = 0;
+    c.use_ood = false;
+  }
+  c.offline = a.offline;
+  if (a.cloud_timeout_ms < 1 || a.cloud_deadline_ms < 1) return invalid_argument("--cloud-timeout-ms and --cloud-deadline-ms must be >= 1");
+  c.timeout = std::chrono::milliseconds(a.cloud_timeout_ms);
+  c.deadline = std::chrono::milliseconds(a.cloud_deadline_ms);
+  c.retries = a.cloud_retries;
+  if (a.breaker_failures < 1 || a.breaker_cooldown_ms < 1) return invalid_argument("--breaker-failures and --breaker-cooldown-ms must be >= 1");
+  c.breaker.failure_threshold = a.breaker_failures;
+  c.breaker.cool_down = std::chrono::milliseconds(a.breaker_cooldown_ms);
+  if (a.cache_entries < 0 || a.drift_window < 1) return invalid_argument("--cache-entries >= 0 and --drift-window >= 1");
+  c.cache_entries = size_t(a.cache_entries);
+  c.drift_window = size_t(a.drift_window);
+  if (!a.cloud_token_file.empty()) {
+    auto t = serve::read_token_file(a.cloud_token_file);
+    if (!t) return t.status();
+    c.bearer_token = *t;
+  }
+  // --profile [NAME=]FILE: without a name it applies to the only model given.
+  std::map<std::string, telemetry::CalibrationProfile> profiles;
+  for (const std::string& spec : a.profiles) {
+    std::string name, path = spec;
+    if (size_t eq = spec.find('='); eq != std::string::npos) {
+      name = spec.substr(0, eq);
+      path = spec.substr(eq + 1);
+    } else if (a.models.size() == 1) {
+      name = a.models[0].substr(0, a.models[0].find('='));
+    } else {
+      return invalid_argument("--profile " + spec + ": say which model it is for (NAME=FILE)");
+    }
+    auto p = telemetry::read_profile_file(path);
+    if (!p) return p.status().with_context("--profile " + spec);
+    profiles[name] = std::move(p).value();
+  }
+  return router::RouterDispatcher::create(c, std::move(profiles));
+}
+
+}  // namespace
 
 int cmd_serve(const ServeArgs& args) {
   using namespace petrel::serve;
@@ -72,6 +129,12 @@ int cmd_serve(const ServeArgs& args) {
     auto a = BearerAuth::from_file(args.auth_token_file);
     if (!a) return report(a.status());
     opts.auth = std::move(a).value();
+  }
+  auto dispatcher = make_dispatcher(args);
+  if (!dispatcher) return report(dispatcher.status());
+  if (*dispatcher) {
+    (*dispatcher)->export_metrics(metrics);
+    opts.dispatcher = *dispatcher;
   }
   Server server(std::move(opts), models, metrics);
   auto port = server.bind();

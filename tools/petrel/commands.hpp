@@ -128,6 +128,14 @@ struct ServeArgs {
   int64_t max_batch = 1024;
   std::string auth_token_file, tls_cert, tls_key;
   bool no_xnnpack = false;
+  // The hybrid router (src/router) and field telemetry.
+  std::string cloud, cloud_model, cloud_token_file, cloud_ca;
+  double threshold = 0.5;
+  bool no_ood = false, offline = false;
+  int cloud_timeout_ms = 1000, cloud_deadline_ms = 2500, cloud_retries = 2;
+  int breaker_failures = 5, breaker_cooldown_ms = 5000;
+  int64_t cache_entries = 1024, drift_window = 1000;
+  std::vector<std::string> profiles;  // [NAME=]FILE
 };
 int cmd_serve(const ServeArgs& args);
 struct ProfileArgs {

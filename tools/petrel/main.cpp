@@ -183,6 +183,28 @@ int main(int argc, char** argv) {
   serve->add_option("--tls-cert", sa.tls_cert, "Serve HTTPS with this PEM certificate (with --tls-key)");
   serve->add_option("--tls-key", sa.tls_key, "PEM private key for --tls-cert");
   serve->add_flag("--no-xnnpack", sa.no_xnnpack, "Run on Petrel's own kernels only");
+  serve->add_option("--cloud", sa.cloud, "Hybrid router: offload low-confidence or OOD requests to this server speaking the same "
+                                         "protocol (http[s]://HOST:PORT[/PREFIX]); its answer, or the edge one if it fails");
+  serve->add_option("--cloud-model", sa.cloud_model, "The model's name on the cloud (default: the same name)");
+  serve->add_option("--cloud-token-file", sa.cloud_token_file, "Bearer token for the cloud, read from this file");
+  serve->add_option("--cloud-ca", sa.cloud_ca, "https cloud: trusted CA certificates (PEM; default: the system's)");
+  serve->add_option("--threshold", sa.threshold, "Offload when the top-1 confidence is below this (0..1)")->capture_default_str();
+  serve->add_flag("--no-ood", sa.no_ood, "Do not offload requests flagged out of distribution (still counted)");
+  serve->add_option("--cloud-timeout-ms", sa.cloud_timeout_ms, "One cloud attempt: connect, and each read/write")->capture_default_str();
+  serve->add_option("--cloud-deadline-ms", sa.cloud_deadline_ms, "The whole cloud leg, retries included; then the edge answer")
+      ->capture_default_str();
+  serve->add_option("--cloud-retries", sa.cloud_retries, "Attempts after the first (network errors, 5xx, 429), jittered backoff")
+      ->capture_default_str();
+  serve->add_option("--breaker-failures", sa.breaker_failures, "Consecutive cloud failures that open the circuit breaker")
+      ->capture_default_str();
+  serve->add_option("--breaker-cooldown-ms", sa.breaker_cooldown_ms, "Open breaker: time before one probe goes to the cloud again")
+      ->capture_default_str();
+  serve->add_flag("--offline", sa.offline, "Never call the cloud (answers that wanted it say source edge_offline)");
+  serve->add_option("--cache-entries", sa.cache_entries, "LRU cache of cloud answers, by input hash (0: off)")->capture_default_str();
+  serve->add_option("--profile", sa.profiles, "Calibration profile (petrel profile) for OOD flags and drift metrics: [NAME=]FILE; "
+                                              "with --store the bundle's own profile is used unless one is given")
+      ->type_name("[NAME=]FILE");
+  serve->add_option("--drift-window", sa.drift_window, "Samples in the drift monitor's sliding window")->capture_default_str();
   ProfileArgs pra;
   auto* profile = app.add_subcommand("profile", "Make a calibration profile (output confidence/energy histograms, OOD thresholds, "
                                                 "input statistics) for drift and OOD monitoring; ship it with pack --calibration");

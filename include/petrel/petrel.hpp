@@ -65,6 +65,13 @@ class Session {
   static Result<std::unique_ptr<Session>> open(const std::string& path, const SessionOptions& options = {});
   ~Session();
 
+  // Another execution context on this session's loaded model, for running requests
+  // concurrently (a server): it shares the loaded, optimized graph and its weights (one copy in
+  // memory, mapped or decoded) and has its own activation arena, kernels and thread pool. The
+  // kernels' own packed copies of weights (XNNPACK's, Petrel's packed GEMM operands) are per
+  // context. Either session may be destroyed first; each is used by one thread at a time.
+  Result<std::unique_ptr<Session>> new_context() const;
+
   const std::vector<TensorInfo>& inputs() const;
   const std::vector<TensorInfo>& outputs() const;
   const ModelInfo& model_info() const;

@@ -24,6 +24,35 @@ Session::~Session() = default;
 
 Session::Impl& session_internals(Session& s) { return *s.impl_; }
 
+// The per-context part of a session: executor (kernels, arena plan) and thread pool. The graph
+// it runs is const from here on, so contexts on one model can run concurrently.
+static Status start_executor(Session::Impl& impl) {
+  auto ex = GraphExecutor::create(impl.model->graph, true);
+  if (!ex) return ex.status();
+  impl.exec = std::move(ex).value();
+  impl.pool = std::make_unique<ThreadPool>(impl.options.threads);
+  impl.exec->set_thread_pool(impl.pool.get());
+  return Status::ok();
+}
+
+Result<std::unique_ptr<Session>> Session::new_context() const {
+  auto impl = std::make_unique<Impl>();
+  impl->model = impl_->model;  // shared: graph and weights
+  impl->options = impl_->options;
+  impl->inputs = impl_->inputs;
+  impl->outputs = impl_->outputs;
+  impl->info = impl_->info;
+  impl->bound.resize(impl_->bound.size());
+  impl->is_bound.assign(impl_->is_bound.size(), 0);
+  impl->xnnpack_partitions = impl_->xnnpack_partitions;
+  impl->xnnpack_nodes = impl_->xnnpack_nodes;
+  impl->optimized = impl_->optimized;
+  impl->opt_stats = impl_->opt_stats;
+  impl->opt_status = impl_->opt_status;
+  PETREL_RETURN_IF_ERROR(start_executor(*impl));
+  return std::unique_ptr<Session>(new Session(std::move(impl)));
+}
+
 Result<std::unique_ptr<Session>> Session::open(const std::string& path, const SessionOptions& options) {
   if (options.threads < 1 || options.threads > 256) return invalid_argument("threads must be between 1 and 256");
   auto impl = std::make_unique<Impl>();
@@ -34,15 +63,12 @@ Result<std::unique_ptr<Session>> Session::open(const std::string& path, const Se
     impl->optimized = true;
     impl->opt_status = opt::optimize_graph(*impl->model->graph, &impl->opt_stats);
   }
+  impl->options = options;
   ProviderStats ps;
   PETREL_RETURN_IF_ERROR(assign_providers(*impl->model->graph, options.xnnpack, &ps));
   impl->xnnpack_partitions = ps.xnnpack_partitions;
   impl->xnnpack_nodes = ps.xnnpack_nodes;
-  auto ex = GraphExecutor::create(impl->model->graph, true);
-  if (!ex) return ex.status().with_context(path);
-  impl->exec = std::move(ex).value();
-  impl->pool = std::make_unique<ThreadPool>(options.threads);
-  impl->exec->set_thread_pool(impl->pool.get());
+  PETREL_RETURN_IF_ERROR(start_executor(*impl).with_context(path));
   const Graph& g = *impl->model->graph;
   for (ValueId id : g.inputs) impl->inputs.push_back(info_of(g.values[size_t(id)]));
   for (ValueId id : g.outputs) impl->outputs.push_back(info_of(g.values[size_t(id)]));

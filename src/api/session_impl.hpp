@@ -26,6 +26,7 @@ struct Session::Impl {
   std::vector<uint8_t> is_bound;
   std::vector<Value> results;    // per output, after run()
   int xnnpack_partitions = 0, xnnpack_nodes = 0;  // nodes claimed by the XNNPACK provider
+  SessionOptions options;        // as opened (new_context() uses them again)
   bool optimized = false;        // SessionOptions::optimize
   opt::OptimizeStats opt_stats;  // what the optimizer rewrote (petrel inspect --optimized)
   Status opt_status;             // not ok: the optimizer gave up and the graph runs as loaded

@@ -43,7 +43,8 @@ Result<std::shared_ptr<ModelHost>> ModelHost::load(const std::string& name, cons
   h->max_arena_bytes_ = opts.max_arena_bytes;
   h->max_symbolic_product_ = opts.max_symbolic_product;
   for (size_t i = 0; i < h->contexts_; ++i) {
-    auto s = Session::open(path, opts.session);
+    // One load; the other contexts share its graph and weights (Session::new_context).
+    auto s = i == 0 ? Session::open(path, opts.session) : h->free_.front()->new_context();
     if (!s) return s.status().with_context("loading " + path);
     if (i == 0) {
       h->inputs_ = (*s)->inputs();

@@ -1,8 +1,8 @@
 // One loaded model version and its pool of execution contexts.
 //
-// A context is a petrel::Session opened on the same model file: the file is mmap'ed by each
-// session, so the weights used in place share the page cache (one physical copy); each
-// context has its own activation arena. A request borrows a context for the duration of one
+// A context is a petrel::Session: the first one loads the model, the others are made from it
+// with Session::new_context(), so they share the graph and one copy of the weights; each has
+// its own activation arena (and its kernels' packed weights). A request borrows a context for the duration of one
 // run (`acquire`), which blocks until one is free or the deadline passes.
 //
 // The server holds a std::shared_ptr<const ModelHost> per model name and swaps it atomically

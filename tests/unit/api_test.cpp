@@ -1,11 +1,14 @@
 #include <gtest/gtest.h>
 
+#include <cmath>
+#include <thread>
 #include <vector>
 
 #include "core/npy.hpp"
 #include "onnx/model.hpp"
 #include "petrel/petrel.h"
 #include "petrel/petrel.hpp"
+#include "api/session_impl.hpp"
 
 using namespace petrel;
 
@@ -97,4 +100,47 @@ TEST(CApi, RunsTheDefaultModel) {
   EXPECT_NE(std::string(petrel_last_error()).find("out of range"), std::string::npos);
   petrel_session_free(s);
   EXPECT_EQ(petrel_session_open("/no/such.onnx", 1, &s), PETREL_NOT_FOUND);
+}
+
+// new_context(): contexts share the loaded model (one copy of the weights) and run
+// concurrently, each with its own arena; the parent may go first.
+TEST(Session, ContextsShareTheModelAndRunConcurrently) {
+  auto s = Session::open(kFashion);
+  ASSERT_TRUE(s.is_ok()) << s.status().to_string();
+  std::vector<std::unique_ptr<Session>> ctx;
+  for (int i = 0; i < 3; ++i) {
+    auto c = (*s)->new_context();
+    ASSERT_TRUE(c.is_ok()) << c.status().to_string();
+    ctx.push_back(std::move(c).value());
+  }
+  for (auto& c : ctx) EXPECT_EQ(session_internals(*c).model.get(), session_internals(**s).model.get());
+  s->reset();  // the contexts keep the model alive
+  auto want = read_npy(kRoot + "/models/fashion_mnist/samples/expected_logits.npy");
+  ASSERT_TRUE(want.is_ok());
+  std::vector<std::vector<float>> xs;
+  for (int i = 0; i < 8; ++i) {
+    auto t = read_npy(kRoot + "/models/fashion_mnist/samples/sample_" + std::to_string(i) + ".npy");
+    ASSERT_TRUE(t.is_ok());
+    xs.emplace_back(t->as<float>(), t->as<float>() + t->numel());
+  }
+  std::vector<int> wrong(ctx.size(), 0);
+  std::vector<std::thread> threads;
+  for (size_t c = 0; c < ctx.size(); ++c)
+    threads.emplace_back([&, c] {
+      for (int round = 0; round < 50; ++round) {
+        const int i = int((c + size_t(round)) % 8);
+        if (!ctx[c]->set_input("image", DataType::kFloat, {1, 1, 28, 28}, xs[size_t(i)].data()).is_ok() || !ctx[c]->run().is_ok()) {
+          ++wrong[c];
+          continue;
+        }
+        auto y = ctx[c]->output(0);
+        for (int k = 0; k < 10; ++k)
+          if (!y.is_ok() || std::abs(y->as<float>()[k] - want->as<float>()[i * 10 + k]) > 1e-4f) {
+            ++wrong[c];
+            break;
+          }
+      }
+    });
+  for (auto& t : threads) t.join();
+  for (size_t c = 0; c < ctx.size(); ++c) EXPECT_EQ(wrong[c], 0) << "context " << c;
 }

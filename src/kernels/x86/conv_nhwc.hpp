@@ -45,7 +45,8 @@ class ConvNhwc {
   void run_block(const float* x, float* y, const float* residual, int64_t m0, int64_t m1, float* ws) const;
 
   ConvNhwcShape s_;
-  int64_t k_ = 0;  // kh * kw * c
+  int64_t k_ = 0;   // kh * kw * c
+  int64_t kc_ = 0;  // depth of one packed block
   const IsaKernels* ik_ = nullptr;
   FusedActivation act_;
   std::vector<float> bias_, zero_;

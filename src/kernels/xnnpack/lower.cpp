@@ -454,7 +454,12 @@ bool native_conv_wanted(const Node& n, const Graph& sub, const std::vector<Shape
   const int64_t co = w->shape[0], ci = w->shape[1], k = ci * w->shape[2] * w->shape[3];
   const double tile_use = double(co) / double((co + 31) / 32 * 32);
   if (ci < 16 || co < 64 || tile_use < 0.85) return false;
-  return k >= 192 || (co >= 256 && k >= 64);
+  if (k >= 192) return true;
+  if (co < 256 || k < 64) return false;
+  // A shallow product leaves little FMA work per output to hide a transcendental activation in
+  // the epilogue: efficientnet_b0 (Swish expansions, K = 80-192) ran 2-5% slower with them here.
+  auto fa = FusedActivation::from_node(n);
+  return fa && (fa.value().none() || fa.value().kind == Activation::kRelu || fa.value().kind == Activation::kClip);
 }
 
 namespace {
@@ -534,7 +539,8 @@ void run_native(const Stage& st, const Lowered& low, float* const* addr, ThreadP
   const Node& n = *st.native;
   float* y = addr[size_t(n.outputs[0])];
   if (st.conv) {
-    st.conv->run(addr[size_t(n.inputs[0])], y, nullptr, pool);
+    const float* residual = n.inputs.size() > 3 ? addr[size_t(n.inputs[3])] : nullptr;
+    st.conv->run(addr[size_t(n.inputs[0])], y, residual, pool);
     return;
   }
   if (n.op_type == "Concat") {
@@ -565,19 +571,90 @@ void run_native(const Stage& st, const Lowered& low, float* const* addr, ThreadP
     std::memcpy(y + o * st.out_row, x + o * st.in_row + st.offset, size_t(st.out_row) * sizeof(float));
 }
 
+namespace {
+
+// Fills `order` (see lower) and whether each of its nodes is native. A fused node is a copy of
+// the Conv with the residual as a fourth input, the Add's (or the Relu's) output as its output
+// and Relu as its fused activation; Lowered keeps it. PETREL_NATIVE_CONV_FUSE=0 turns this off
+// (to measure it).
+void fuse_residuals(const Graph& sub, const std::vector<Shape>& shapes, Lowered& low, std::vector<const Node*>& order,
+                    std::vector<bool>& native) {
+  const size_t nn = sub.nodes.size();
+  std::vector<int> uses(sub.values.size(), 0), consumer(sub.values.size(), -1);
+  for (size_t i = 0; i < nn; ++i)
+    for (ValueId v : sub.nodes[i].inputs)
+      if (v != kNoValue) ++uses[size_t(v)], consumer[size_t(v)] = int(i);
+  for (ValueId v : sub.outputs) uses[size_t(v)] += 2;  // a partition output is never fused away
+  std::vector<bool> wanted(nn), skip(nn);
+  std::vector<const Node*> at(nn, nullptr);  // at an Add: the fused node that replaces it
+  for (size_t i = 0; i < nn; ++i) wanted[i] = !is_native(sub.nodes[i]) && native_conv_wanted(sub.nodes[i], sub, shapes);
+  static const bool fuse = [] {
+    const char* e = std::getenv("PETREL_NATIVE_CONV_FUSE");
+    return e == nullptr || std::strcmp(e, "0") != 0;
+  }();
+  for (size_t i = 0; fuse && i < nn; ++i) {
+    const Node& c = sub.nodes[i];
+    if (!wanted[i] || c.outputs[0] == kNoValue || c.inputs.size() > 3) continue;
+    auto fa = FusedActivation::from_node(c);
+    const ValueId v = c.outputs[0];
+    if (!fa || !fa.value().none() || uses[size_t(v)] != 1) continue;
+    const size_t a = size_t(consumer[size_t(v)]);
+    const Node& add = sub.nodes[a];
+    if (add.op_type != "Add" || !add.domain.empty() || add.inputs.size() != 2 || add.outputs.size() != 1 || skip[a] || at[a])
+      continue;
+    const ValueId r = add.inputs[0] == v ? add.inputs[1] : add.inputs[0];
+    ValueId y = add.outputs[0];
+    if (r == v || r == kNoValue || y == kNoValue || sub.constant(r) != nullptr || shapes[size_t(r)] != shapes[size_t(v)] ||
+        shapes[size_t(y)] != shapes[size_t(v)])
+      continue;
+    Node f = c;
+    f.inputs.resize(3, kNoValue);
+    f.inputs.push_back(r);
+    if (uses[size_t(y)] == 1) {
+      const size_t k = size_t(consumer[size_t(y)]);
+      const Node& relu = sub.nodes[k];
+      if (relu.op_type == "Relu" && relu.domain.empty() && relu.outputs.size() == 1 && relu.outputs[0] != kNoValue) {
+        FusedActivation act;
+        act.kind = Activation::kRelu;
+        act.write_to(f);
+        y = relu.outputs[0];
+        skip[k] = true;
+      }
+    }
+    f.outputs = {y};
+    low.fused.push_back(std::move(f));
+    at[a] = &low.fused.back();
+    skip[i] = true;
+  }
+  for (size_t i = 0; i < nn; ++i) {
+    if (at[i] != nullptr) {
+      order.push_back(at[i]);
+      native.push_back(true);
+    } else if (!skip[i]) {
+      order.push_back(&sub.nodes[i]);
+      native.push_back(wanted[i] || is_native(sub.nodes[i]));
+    }
+  }
+}
+
+}  // namespace
+
 Result<std::unique_ptr<Lowered>> lower(const Graph& sub, const std::vector<Shape>& shapes, pthreadpool_t pool,
                                        int threads) {
   auto out = std::make_unique<Lowered>();
   out->shapes = shapes;
+  // The nodes in the order their stages run: the partition's, except that a native Conv whose
+  // output only feeds an Add (-> Relu) becomes one fused node at the Add's place (the Add's
+  // other operand, e.g. a downsample branch, may be computed after the Conv).
+  std::vector<const Node*> order;
+  std::vector<bool> native;
+  fuse_residuals(sub, shapes, *out, order, native);
   // Stages: maximal runs of XNNPACK nodes, and one stage per native node.
-  std::vector<bool> native(sub.nodes.size());
-  for (size_t i = 0; i < sub.nodes.size(); ++i)
-    native[i] = is_native(sub.nodes[i]) || native_conv_wanted(sub.nodes[i], sub, shapes);
   std::vector<std::pair<size_t, size_t>> runs;
-  for (size_t i = 0; i < sub.nodes.size();) {
+  for (size_t i = 0; i < order.size();) {
     size_t j = i + 1;
     if (!native[i])
-      while (j < sub.nodes.size() && !native[j]) ++j;
+      while (j < order.size() && !native[j]) ++j;
     runs.emplace_back(i, j);
     i = j;
   }
@@ -587,30 +664,57 @@ Result<std::unique_ptr<Lowered>> lower(const Graph& sub, const std::vector<Shape
   std::vector<bool> crosses(sub.values.size(), false);
   for (size_t r = 0; r < runs.size(); ++r)
     for (size_t i = runs[r].first; i < runs[r].second; ++i)
-      for (ValueId v : sub.nodes[i].outputs)
+      for (ValueId v : order[i]->outputs)
         if (v != kNoValue) producer[size_t(v)] = int(r);
   for (size_t r = 0; r < runs.size(); ++r)
     for (size_t i = runs[r].first; i < runs[r].second; ++i)
-      for (ValueId v : sub.nodes[i].inputs)
+      for (ValueId v : order[i]->inputs)
         if (v != kNoValue && sub.constant(v) == nullptr && producer[size_t(v)] != int(r)) crosses[size_t(v)] = true;
   for (ValueId v : sub.outputs) crosses[size_t(v)] = true;
-  for (size_t v = 0; v < sub.values.size(); ++v) {
-    const bool is_input = std::find(sub.inputs.begin(), sub.inputs.end(), ValueId(v)) != sub.inputs.end();
-    const bool is_output = std::find(sub.outputs.begin(), sub.outputs.end(), ValueId(v)) != sub.outputs.end();
-    if (!crosses[v] || is_input || is_output) continue;
-    int64_t n = 1;
-    for (int64_t d : shapes[v]) n *= d;
-    out->owned.emplace_back(new float[size_t(n) + 16]());
-    out->buffers.emplace_back(ValueId(v), out->owned.back().get());
+  // Buffers of the values passed between stages, reused once a value is dead (as XNNPACK reuses
+  // its arena inside a runtime): a value written by stage p and last read by stage q holds its
+  // buffer over [p, q]. With one buffer per value every stage wrote to cold memory.
+  std::vector<int> last(sub.values.size(), -1);
+  for (size_t r = 0; r < runs.size(); ++r)
+    for (size_t i = runs[r].first; i < runs[r].second; ++i)
+      for (ValueId v : order[i]->inputs)
+        if (v != kNoValue && crosses[size_t(v)] && producer[size_t(v)] != int(r)) last[size_t(v)] = std::max(last[size_t(v)], int(r));
+  std::vector<std::pair<int64_t, float*>> free_bufs;  // (capacity in floats, buffer)
+  std::vector<std::pair<int64_t, float*>> held(sub.values.size(), {0, nullptr});
+  for (size_t r = 0; r < runs.size(); ++r) {
+    for (size_t v = 0; v < sub.values.size(); ++v) {
+      if (producer[v] != int(r) || !crosses[v]) continue;
+      if (std::find(sub.outputs.begin(), sub.outputs.end(), ValueId(v)) != sub.outputs.end()) continue;
+      int64_t n = 16;  // + XNN_EXTRA_BYTES of readable slack
+      int64_t numel = 1;
+      for (int64_t d : shapes[v]) numel *= d;
+      n += numel;
+      // The smallest free buffer that fits, else a new one.
+      size_t best = free_bufs.size();
+      for (size_t b = 0; b < free_bufs.size(); ++b)
+        if (free_bufs[b].first >= n && (best == free_bufs.size() || free_bufs[b].first < free_bufs[best].first)) best = b;
+      if (best < free_bufs.size()) {
+        held[v] = free_bufs[best];
+        free_bufs.erase(free_bufs.begin() + std::ptrdiff_t(best));
+      } else {
+        out->owned.emplace_back(new float[size_t(n)]());
+        held[v] = {n, out->owned.back().get()};
+      }
+      out->buffers.emplace_back(ValueId(v), held[v].second);
+    }
+    for (size_t v = 0; v < sub.values.size(); ++v)
+      if (held[v].second != nullptr && last[v] == int(r)) free_bufs.push_back(held[v]), held[v] = {0, nullptr};
   }
   std::vector<const Tensor*> packed_sources;
   for (size_t r = 0; r < runs.size(); ++r) {
     Stage st;
-    const Node& first = sub.nodes[runs[r].first];
+    const Node& first = *order[runs[r].first];
     if (native[runs[r].first]) {
-      // Data inputs (all of Concat's, the first of Slice's and Conv's) come from other stages.
+      // Data inputs (all of Concat's, the first of Slice's, Conv's first and residual) come
+      // from other stages.
       const size_t data = first.op_type == "Concat" ? first.inputs.size() : 1;
-      for (size_t i = 0; i < data && i < first.inputs.size(); ++i) {
+      for (size_t i = 0; i < first.inputs.size(); ++i) {
+        if (i >= data && !(first.op_type == "Conv" && i == 3)) continue;
         const ValueId v = first.inputs[i];
         if (v == kNoValue || sub.constant(v) != nullptr || shapes[size_t(v)].empty()) return unsupported(first.label() + ": native inputs");
       }
@@ -626,12 +730,12 @@ Result<std::unique_ptr<Lowered>> lower(const Graph& sub, const std::vector<Shape
     }
     Builder b{sub, shapes, nullptr, out.get(), {}, {}, {}, {}};
     for (size_t i = runs[r].first; i < runs[r].second; ++i) {
-      for (ValueId v : sub.nodes[i].inputs)
+      for (ValueId v : order[i]->inputs)
         if (v != kNoValue && crosses[size_t(v)] && producer[size_t(v)] != int(r) && !b.ext.count(v)) {
           const uint32_t id = uint32_t(b.ext.size());
           b.ext.emplace(v, std::make_pair(id, uint32_t(XNN_VALUE_FLAG_EXTERNAL_INPUT)));
         }
-      for (ValueId v : sub.nodes[i].outputs)
+      for (ValueId v : order[i]->outputs)
         if (v != kNoValue && crosses[size_t(v)]) {
           const uint32_t id = uint32_t(b.ext.size());
           b.ext.emplace(v, std::make_pair(id, uint32_t(XNN_VALUE_FLAG_EXTERNAL_OUTPUT)));
@@ -647,7 +751,7 @@ Result<std::unique_ptr<Lowered>> lower(const Graph& sub, const std::vector<Shape
       PETREL_RETURN_IF_ERROR(b.value(v).status());
       st.externals.emplace_back(e.first, v);
     }
-    for (size_t i = runs[r].first; i < runs[r].second; ++i) PETREL_RETURN_IF_ERROR(b.node(sub.nodes[i]));
+    for (size_t i = runs[r].first; i < runs[r].second; ++i) PETREL_RETURN_IF_ERROR(b.node(*order[i]));
     // YIELD_WORKERS: the pool's threads sleep as soon as the stage is done (no spinning).
     const xnn_status cs = xnn_create_runtime_v2(b.sg, pool, XNN_FLAG_YIELD_WORKERS, &st.runtime);
     // XNNPACK now holds packed copies: the re-laid-out filters go with the builder.

@@ -2,6 +2,7 @@
 // XNNPACK provider.
 #pragma once
 
+#include <deque>
 #include <memory>
 #include <string>
 #include <vector>
@@ -46,6 +47,8 @@ struct Lowered {
   // and the buffers of values passed between stages.
   std::vector<std::unique_ptr<float[]>> owned;
   std::vector<std::pair<ValueId, float*>> buffers;
+  // Conv -> Add (-> Relu) chains fused into one native Conv node (stages point at them).
+  std::deque<Node> fused;
   ~Lowered();
 };
 
@@ -55,6 +58,8 @@ bool is_native(const Node& n);
 // Whether Conv `n` runs on Petrel's NHWC convolution rather than XNNPACK's. PETREL_NATIVE_CONV=0
 // keeps every Conv in XNNPACK; =all takes every dense one (tests); otherwise (AVX-512 only) the
 // shapes where it measured faster than this XNNPACK (see native_conv_wanted in lower.cpp).
+// A native Conv whose output only feeds an Add (-> Relu) also does the Add and the Relu in its
+// epilogue (PETREL_NATIVE_CONV_FUSE=0 turns that off, to measure it).
 bool native_conv_wanted(const Node& n, const Graph& sub, const std::vector<Shape>& shapes);
 // Runs a native node; `addr` maps inner values to their NHWC buffers.
 void run_native(const Stage& st, const Lowered& low, float* const* addr, ThreadPool* pool);

@@ -451,6 +451,15 @@ bool native_conv_wanted(const Node& n, const Graph& sub, const std::vector<Shape
   // convolution): ours wins (175-210 against 150-180 GFLOP/s) once the product is deep and wide
   // enough to hide packing A, and loses on shallow or narrow ones (K < 192 with Cout < 256,
   // Cout < 64, Cout wasting > 15% of the 32-wide tile, Cin < 16 like a network's stem).
+  // In depthwise-separable networks (MobileNet, MnasNet, EfficientNet, ShuffleNet) every
+  // pointwise Conv sits between two depthwise ones that stay in XNNPACK, so each native Conv
+  // splits a runtime in two; there the faster GEMM did not pay (mobilenet_v3_large 4-9%
+  // slower, mnasnet1_0 and efficientnet_b0 unchanged within noise): such partitions keep XNNPACK.
+  for (const Node& other : sub.nodes) {
+    if (other.op_type != "Conv" || other.inputs.size() < 2) continue;
+    auto og = ref::attr_int(other, "group", 1);
+    if (og && og.value() > 1) return false;
+  }
   const int64_t co = w->shape[0], ci = w->shape[1], k = ci * w->shape[2] * w->shape[3];
   const double tile_use = double(co) / double((co + 31) / 32 * 32);
   if (ci < 16 || co < 64 || tile_use < 0.85) return false;

@@ -25,7 +25,9 @@ Result<std::unique_ptr<ConvNhwc>> ConvNhwc::make(const ConvNhwcShape& s, const f
   k->act_ = act;
   k->slices_ = std::max(1, threads);
   if (bias != nullptr) k->bias_.assign(bias, bias + s.co);
-  k->zero_.assign(size_t(s.c), 0.0f);
+  // Whole filter rows per packing step when the channels are too few for the 16-wide transpose.
+  k->merge_rows_ = s.dw == 1 && s.kw > 1 && s.c < 16;
+  k->zero_.assign(size_t(s.kw * s.c), 0.0f);
   // B(k, o) with k = (ky * kw + kx) * C + ci, the order in which pack_rows walks an NHWC pixel.
   const int64_t taps = s.kh * s.kw;
   std::vector<float> t(size_t(k->k_ * s.co));
@@ -41,7 +43,7 @@ Result<std::unique_ptr<ConvNhwc>> ConvNhwc::make(const ConvNhwcShape& s, const f
   const int64_t blocks = div_up(k->k_, kmax);
   k->kc_ = div_up(k->k_, blocks);
   const int64_t npanels = div_up(s.co, ik.nr), npad = npanels * ik.nr;
-  if (!k->packed_.reserve(k->k_ * npad) || !k->ws_.reserve(int64_t(k->slices_) * ik.mc * k->kc_))
+  if (!k->packed_.reserve(k->k_ * npad) || !k->ws_.reserve(int64_t(k->slices_) * (ik.mc + 16) * k->kc_))
     return internal_error("out of memory for a convolution's packed filter");
   // Panel j of depth block pc at pc * npad + j * kc * nr (kc of that block), as sgemm's pack_b.
   for (int64_t pc = 0; pc < k->k_; pc += k->kc_) {
@@ -58,7 +60,7 @@ Result<std::unique_ptr<ConvNhwc>> ConvNhwc::make(const ConvNhwcShape& s, const f
 // channels of the input pixel under that tap (or zeros where the tap is in the padding). The
 // tap boundaries are the same for every row, so the panel is packed one tap segment at a
 // time, as a transpose of `rows` channel runs.
-void ConvNhwc::pack_rows(const float* x, int64_t m0, int rows, int64_t pc, int64_t kc, float* dst) const {
+void ConvNhwc::pack_rows(const float* x, int64_t m0, int rows, int64_t pc, int64_t kc, float* dst, float* scratch) const {
   const ConvNhwcShape& s = s_;
   const int mr = ik_->mr;
   const int64_t per_image = s.oh * s.ow;
@@ -72,7 +74,37 @@ void ConvNhwc::pack_rows(const float* x, int64_t m0, int rows, int64_t pc, int64
     base[i] = x + img * s.h * s.w * s.c;
   }
   const bool avx512 = use_avx512_pack_;
+  const int64_t row = s.kw * s.c;  // one filter row: kw pixels of C channels, contiguous in NHWC
   for (int64_t k = pc, end = pc + kc; k < end;) {
+    if (merge_rows_) {
+      // Few channels (a network's stem): a segment is a whole filter row, one run of input
+      // floats per output pixel (gathered into `scratch` where it crosses the padding).
+      const int64_t ky = k / row, within = k % row, len = std::min(row - within, end - k);
+      const int64_t kx0 = within / s.c, kx1 = (within + len - 1) / s.c;
+      for (int i = 0; i < rows; ++i) {
+        const int64_t iy = oy[i] + ky * s.dh;
+        if (iy < 0 || iy >= s.h) {
+          src[i] = zero_.data();
+        } else if (ox[i] + kx0 >= 0 && ox[i] + kx1 < s.w) {
+          src[i] = base[i] + (iy * s.w + ox[i]) * s.c + within;
+        } else {
+          float* t = scratch + i * kc;
+          for (int64_t e = 0; e < len; ++e) {
+            const int64_t ix = ox[i] + (within + e) / s.c;
+            t[e] = ix >= 0 && ix < s.w ? base[i][(iy * s.w + ix) * s.c + (within + e) % s.c] : 0.0f;
+          }
+          src[i] = t;
+        }
+      }
+      float* d = dst + (k - pc) * mr;
+#if defined(__x86_64__)
+      if (avx512) pack_panel14_avx512(src, rows, len, d);
+      else
+#endif
+        pack_panel_scalar(src, rows, mr, len, d);
+      k += len;
+      continue;
+    }
     const int64_t tap = k / s.c, c0 = k % s.c, len = std::min(s.c - c0, end - k);
     const int64_t dy = (tap / s.kw) * s.dh, dx = (tap % s.kw) * s.dw;
     for (int i = 0; i < rows; ++i) {
@@ -90,6 +122,7 @@ void ConvNhwc::pack_rows(const float* x, int64_t m0, int rows, int64_t pc, int64
 }
 
 void ConvNhwc::run_block(const float* x, float* y, const float* residual, int64_t m0, int64_t m1, float* ws) const {
+  float* scratch = ws + ik_->mc * kc_;  // each slice: the A block, then 16 rows of gather space
   const IsaKernels& ik = *ik_;
   const int mr = ik.mr, nr = ik.nr;
   const int64_t N = s_.co, npanels = div_up(N, nr), npad = npanels * nr;
@@ -101,7 +134,7 @@ void ConvNhwc::run_block(const float* x, float* y, const float* residual, int64_
     TileEpilogue e;
     e.accumulate = residual != nullptr || pc > 0;
     e.act = last && !act_.none() ? &act_ : nullptr;
-    for (int64_t r = m0; r < m1; r += mr) pack_rows(x, r, int(std::min<int64_t>(mr, m1 - r)), pc, kc, ws + (r - m0) * kc);
+    for (int64_t r = m0; r < m1; r += mr) pack_rows(x, r, int(std::min<int64_t>(mr, m1 - r)), pc, kc, ws + (r - m0) * kc, scratch);
     for (int64_t j = 0; j < npanels; ++j) {
       const float* bp = packed_.data() + pc * npad + j * kc * nr;
       const int cols = int(std::min<int64_t>(nr, N - j * nr));
@@ -127,7 +160,7 @@ void ConvNhwc::run(const float* x, float* y, const float* residual, ThreadPool* 
     for (int64_t b = 0; b < blocks; ++b) run_block(x, y, residual, b * rpb, std::min(M, (b + 1) * rpb), ws_.data());
     return;
   }
-  const int64_t per_slice = ik.mc * kc_;
+  const int64_t per_slice = (ik.mc + 16) * kc_;
   pool->parallel_for(threads, 1, [&](int64_t begin, int64_t end) {
     for (int64_t t = begin; t < end; ++t)
       for (int64_t b = t; b < blocks; b += threads)

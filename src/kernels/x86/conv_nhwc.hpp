@@ -41,7 +41,7 @@ class ConvNhwc {
   double macs() const { return double(s_.n * s_.oh * s_.ow) * double(k_) * double(s_.co); }
 
  private:
-  void pack_rows(const float* x, int64_t m0, int rows, int64_t pc, int64_t kc, float* dst) const;
+  void pack_rows(const float* x, int64_t m0, int rows, int64_t pc, int64_t kc, float* dst, float* scratch) const;
   void run_block(const float* x, float* y, const float* residual, int64_t m0, int64_t m1, float* ws) const;
 
   ConvNhwcShape s_;
@@ -53,6 +53,7 @@ class ConvNhwc {
   FloatBuffer packed_, ws_;
   int slices_ = 1;
   bool use_avx512_pack_ = false;
+  bool merge_rows_ = false;  // pack whole filter rows (few channels), see pack_rows
 };
 
 }  // namespace petrel::x86

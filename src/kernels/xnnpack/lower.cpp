@@ -450,7 +450,7 @@ bool native_conv_wanted(const Node& n, const Graph& sub, const std::vector<Shape
   // Measured on Zen 4 against Debian 12's XNNPACK (docs/benchmarks.md, 2026-12-02 NHWC
   // convolution): ours wins (175-210 against 150-180 GFLOP/s) once the product is deep and wide
   // enough to hide packing A, and loses on shallow or narrow ones (K < 192 with Cout < 256,
-  // Cout < 64, Cout wasting > 15% of the 32-wide tile, Cin < 16 like a network's stem).
+  // Cout < 64, Cout wasting > 15% of the 32-wide tile).
   // In depthwise-separable networks (MobileNet, MnasNet, EfficientNet, ShuffleNet) every
   // pointwise Conv sits between two depthwise ones that stay in XNNPACK, so each native Conv
   // splits a runtime in two; there the faster GEMM did not pay (mobilenet_v3_large 4-9%
@@ -462,7 +462,14 @@ bool native_conv_wanted(const Node& n, const Graph& sub, const std::vector<Shape
   }
   const int64_t co = w->shape[0], ci = w->shape[1], k = ci * w->shape[2] * w->shape[3];
   const double tile_use = double(co) / double((co + 31) / 32 * 32);
-  if (ci < 16 || co < 64 || tile_use < 0.85) return false;
+  if (co < 64 || tile_use < 0.85) return false;
+  if (ci < 16) {
+    // A network's 3-channel stem: packed a whole filter row (kw * C floats) at a time, which
+    // needs no dilation along W and a row of at least 16 floats; ResNet's 7x7 stem measured
+    // 118 GFLOP/s against XNNPACK's 97-113.
+    auto dl = ref::attr_ints(n, "dilations", {1, 1});
+    return dl && dl.value().size() == 2 && dl.value()[1] == 1 && w->shape[3] * ci >= 16 && k >= 128;
+  }
   if (k >= 192) return true;
   if (co < 256 || k < 64) return false;
   // A shallow product leaves little FMA work per output to hide a transcendental activation in

@@ -133,6 +133,8 @@ TEST(ConvNhwc, PaddedStridedDilatedAndBatched) {
       {1, 33, 8, 9, 48, 3, 1, 1, {1, 1, 1, 1}},    // K = 297: the kc block ends inside a tap
       {1, 64, 7, 7, 65, 1, 2, 1, {0, 0, 0, 0}},    // strided 1 x 1 (a downsample)
       {1, 300, 4, 5, 20, 1, 1, 1, {0, 0, 0, 0}},   // K > kc for a 1 x 1
+      {1, 15, 12, 11, 33, 9, 1, 1, {4, 4, 4, 4}},  // whole-filter-row packing, K = 1215 split mid-row
+      {1, 3, 10, 9, 20, 3, 1, 2, {2, 2, 2, 2}},    // few channels but dilated: per-tap packing
   };
   for (const Case& cs : cases) check(cs, FusedActivation{}, 0, 1);
 }

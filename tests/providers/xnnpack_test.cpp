@@ -163,6 +163,28 @@ TEST(Xnnpack, ResidualPoolingAndClassifierHead) {
   expect_same(b, {random_tensor({3, 16, 15, 17}, 10)}, 1);
 }
 
+// ResNet blocks: Conv -> Add -> Relu with the Add's other operand a downsample Conv that comes
+// later in node order (a fused native stage must run at the Add), an identity shortcut whose
+// Add output is also a partition output (the Add result must exist: Relu not absorbed), and a
+// Conv with a fused activation before the Add (not fusable). With PETREL_NATIVE_CONV=all every
+// one of these Convs is native (provider_xnnpack_native_conv).
+TEST(Xnnpack, ResidualBlocksWithDownsampleAfterTheConv) {
+  Builder b;
+  ValueId x = b.input("x");
+  ValueId y = b.node("Conv", {x, b.weights({32, 16, 3, 3}), b.weights({32})}, {ais("pads", {1, 1, 1, 1}), ais("strides", {2, 2})});
+  y = b.node("Relu", {y});
+  y = b.node("Conv", {y, b.weights({32, 32, 3, 3}), b.weights({32})}, {ais("pads", {1, 1, 1, 1})});
+  ValueId d = b.node("Conv", {x, b.weights({32, 16, 1, 1})}, {ais("strides", {2, 2})});
+  ValueId s = b.node("Relu", {b.node("Add", {d, y})});
+  ValueId t = b.node("Conv", {s, b.weights({32, 32, 1, 1}), b.weights({32})});
+  ValueId sum = b.node("Add", {s, t});
+  b.output(sum);
+  ValueId u = b.node("Relu", {sum});
+  ValueId w = b.node("Clip", {b.node("Conv", {u, b.weights({32, 32, 1, 1})}), b.constant(random_tensor({}, 3, 0.0f))});
+  b.output(b.node("Add", {w, u}));
+  expect_same(b, {random_tensor({2, 16, 15, 13}, 12)}, 1);
+}
+
 TEST(Xnnpack, MatMulWithConstantWeightsAndBias) {
   Builder b;
   ValueId x = b.input("x");

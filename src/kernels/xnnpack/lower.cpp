@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
 #include <limits>
 #include <unordered_map>
@@ -10,6 +11,7 @@
 
 #include "core/fused_activation.hpp"
 #include "kernels/reference/common.hpp"
+#include "kernels/x86/isa.hpp"
 
 namespace petrel::xnnpack {
 namespace {
@@ -240,6 +242,33 @@ struct Builder {
     return finish_activation(n, tail, fa, op_out);
   }
 
+  // A Conv as a native stage on Petrel's NHWC convolution (native_conv_wanted checked the
+  // operands): the filter is packed here, once.
+  Status native_conv(const Node& n, Stage& stage, int threads) {
+    const Tensor* w = sub.constant(n.inputs[1]);
+    const Tensor* b = n.inputs.size() > 2 && n.inputs[2] != kNoValue ? sub.constant(n.inputs[2]) : nullptr;
+    const Shape& in = shape(n.inputs[0]);
+    const Shape& o = shape(n.outputs[0]);
+    PETREL_ASSIGN_OR_RETURN(auto st, ref::attr_ints(n, "strides", {1, 1}));
+    PETREL_ASSIGN_OR_RETURN(auto dl, ref::attr_ints(n, "dilations", {1, 1}));
+    PETREL_ASSIGN_OR_RETURN(FusedActivation fa, FusedActivation::from_node(n));
+    if (st.size() != 2 || dl.size() != 2 || o.size() != 4 || o[0] != in[0] || o[1] != w->shape[0]) return fail(n, "convolution geometry");
+    uint32_t p[4];
+    PETREL_RETURN_IF_ERROR(pads_2d(n, in, w->shape[2], w->shape[3], st[0], st[1], dl[0], dl[1], p));
+    x86::ConvNhwcShape cs;
+    cs.n = in[0], cs.c = in[1], cs.h = in[2], cs.w = in[3];
+    cs.co = o[1], cs.oh = o[2], cs.ow = o[3];
+    cs.kh = w->shape[2], cs.kw = w->shape[3], cs.sh = st[0], cs.sw = st[1], cs.dh = dl[0], cs.dw = dl[1];
+    cs.pad_top = p[0], cs.pad_left = p[1];
+    // The output size must be what the padding implies (the last window inside the padded input).
+    if ((cs.oh - 1) * cs.sh + (cs.kh - 1) * cs.dh + 1 > cs.h + p[0] + p[2] ||
+        (cs.ow - 1) * cs.sw + (cs.kw - 1) * cs.dw + 1 > cs.w + p[1] + p[3])
+      return fail(n, "convolution output size");
+    PETREL_ASSIGN_OR_RETURN(stage.conv, x86::ConvNhwc::make(cs, w->as<float>(), b ? b->as<float>() : nullptr, fa, threads));
+    release_pages(w->data, w->nbytes());  // packed: the model's copy is not read again
+    return Status::ok();
+  }
+
   // Gemm (A 2-D, constant B, alpha = beta = 1, no transA) and MatMul / petrel.FusedMatMul with a
   // constant 2-D B: XNNPACK's fully-connected operator.
   Status fully_connected(const Node& n) {
@@ -399,6 +428,56 @@ bool is_native(const Node& n) {
   return n.op_type == "Concat" || n.op_type == "Slice" || (n.domain == "petrel" && n.op_type == "ChannelShuffle");
 }
 
+bool native_conv_wanted(const Node& n, const Graph& sub, const std::vector<Shape>& shapes) {
+  // 0: never; 1: the measured shapes (AVX-512 only); 2: every dense convolution.
+  static const int mode = [] {
+    const char* e = std::getenv("PETREL_NATIVE_CONV");
+    if (e == nullptr) return 1;
+    return std::strcmp(e, "0") == 0 ? 0 : std::strcmp(e, "all") == 0 ? 2 : 1;
+  }();
+  if (mode == 0 || n.op_type != "Conv" || !n.domain.empty() || n.inputs.size() < 2 || n.outputs.size() != 1) return false;
+  const Tensor* w = sub.constant(n.inputs[1]);
+  if (w == nullptr || w->dtype != DataType::kFloat || w->rank() != 4) return false;
+  if (n.inputs.size() > 2 && n.inputs[2] != kNoValue) {
+    const Tensor* b = sub.constant(n.inputs[2]);
+    if (b == nullptr || b->dtype != DataType::kFloat || b->numel() != w->shape[0]) return false;
+  }
+  auto g = ref::attr_int(n, "group", 1);
+  const Shape& in = shapes[size_t(n.inputs[0])];
+  if (!g || g.value() != 1 || in.size() != 4 || in[1] != w->shape[1]) return false;
+  if (mode == 2) return x86::active_isa() >= x86::Isa::kAvx2;
+  if (x86::active_isa() != x86::Isa::kAvx512) return false;
+  // Measured on Zen 4 against Debian 12's XNNPACK (docs/benchmarks.md, 2026-12-02 NHWC
+  // convolution): ours wins (175-210 against 150-180 GFLOP/s) once the product is deep and wide
+  // enough to hide packing A, and loses on shallow or narrow ones (K < 192 with Cout < 256,
+  // Cout < 64, Cout wasting > 15% of the 32-wide tile).
+  // In depthwise-separable networks (MobileNet, MnasNet, EfficientNet, ShuffleNet) every
+  // pointwise Conv sits between two depthwise ones that stay in XNNPACK, so each native Conv
+  // splits a runtime in two; there the faster GEMM did not pay (mobilenet_v3_large 4-9%
+  // slower, mnasnet1_0 and efficientnet_b0 unchanged within noise): such partitions keep XNNPACK.
+  for (const Node& other : sub.nodes) {
+    if (other.op_type != "Conv" || other.inputs.size() < 2) continue;
+    auto og = ref::attr_int(other, "group", 1);
+    if (og && og.value() > 1) return false;
+  }
+  const int64_t co = w->shape[0], ci = w->shape[1], k = ci * w->shape[2] * w->shape[3];
+  const double tile_use = double(co) / double((co + 31) / 32 * 32);
+  if (co < 64 || tile_use < 0.85) return false;
+  if (ci < 16) {
+    // A network's 3-channel stem: packed a whole filter row (kw * C floats) at a time, which
+    // needs no dilation along W and a row of at least 16 floats; ResNet's 7x7 stem measured
+    // 118 GFLOP/s against XNNPACK's 97-113.
+    auto dl = ref::attr_ints(n, "dilations", {1, 1});
+    return dl && dl.value().size() == 2 && dl.value()[1] == 1 && w->shape[3] * ci >= 16 && k >= 128;
+  }
+  if (k >= 192) return true;
+  if (co < 256 || k < 64) return false;
+  // A shallow product leaves little FMA work per output to hide a transcendental activation in
+  // the epilogue: efficientnet_b0 (Swish expansions, K = 80-192) ran 2-5% slower with them here.
+  auto fa = FusedActivation::from_node(n);
+  return fa && (fa.value().none() || fa.value().kind == Activation::kRelu || fa.value().kind == Activation::kClip);
+}
+
 namespace {
 
 // Dim d of a value in its partition layout (NHWC for rank 4, as XNNPACK holds it).
@@ -472,9 +551,14 @@ Status plan_native(const Graph& sub, const std::vector<Shape>& shapes, const Nod
 
 }  // namespace
 
-void run_native(const Stage& st, const Lowered& low, float* const* addr) {
+void run_native(const Stage& st, const Lowered& low, float* const* addr, ThreadPool* pool) {
   const Node& n = *st.native;
   float* y = addr[size_t(n.outputs[0])];
+  if (st.conv) {
+    const float* residual = n.inputs.size() > 3 ? addr[size_t(n.inputs[3])] : nullptr;
+    st.conv->run(addr[size_t(n.inputs[0])], y, residual, pool);
+    return;
+  }
   if (n.op_type == "Concat") {
     // Along the axis, each input contributes a contiguous block of its own row per outer index.
     int64_t at = 0;
@@ -503,15 +587,90 @@ void run_native(const Stage& st, const Lowered& low, float* const* addr) {
     std::memcpy(y + o * st.out_row, x + o * st.in_row + st.offset, size_t(st.out_row) * sizeof(float));
 }
 
-Result<std::unique_ptr<Lowered>> lower(const Graph& sub, const std::vector<Shape>& shapes, pthreadpool_t pool) {
+namespace {
+
+// Fills `order` (see lower) and whether each of its nodes is native. A fused node is a copy of
+// the Conv with the residual as a fourth input, the Add's (or the Relu's) output as its output
+// and Relu as its fused activation; Lowered keeps it. PETREL_NATIVE_CONV_FUSE=0 turns this off
+// (to measure it).
+void fuse_residuals(const Graph& sub, const std::vector<Shape>& shapes, Lowered& low, std::vector<const Node*>& order,
+                    std::vector<bool>& native) {
+  const size_t nn = sub.nodes.size();
+  std::vector<int> uses(sub.values.size(), 0), consumer(sub.values.size(), -1);
+  for (size_t i = 0; i < nn; ++i)
+    for (ValueId v : sub.nodes[i].inputs)
+      if (v != kNoValue) ++uses[size_t(v)], consumer[size_t(v)] = int(i);
+  for (ValueId v : sub.outputs) uses[size_t(v)] += 2;  // a partition output is never fused away
+  std::vector<bool> wanted(nn), skip(nn);
+  std::vector<const Node*> at(nn, nullptr);  // at an Add: the fused node that replaces it
+  for (size_t i = 0; i < nn; ++i) wanted[i] = !is_native(sub.nodes[i]) && native_conv_wanted(sub.nodes[i], sub, shapes);
+  static const bool fuse = [] {
+    const char* e = std::getenv("PETREL_NATIVE_CONV_FUSE");
+    return e == nullptr || std::strcmp(e, "0") != 0;
+  }();
+  for (size_t i = 0; fuse && i < nn; ++i) {
+    const Node& c = sub.nodes[i];
+    if (!wanted[i] || c.outputs[0] == kNoValue || c.inputs.size() > 3) continue;
+    auto fa = FusedActivation::from_node(c);
+    const ValueId v = c.outputs[0];
+    if (!fa || !fa.value().none() || uses[size_t(v)] != 1) continue;
+    const size_t a = size_t(consumer[size_t(v)]);
+    const Node& add = sub.nodes[a];
+    if (add.op_type != "Add" || !add.domain.empty() || add.inputs.size() != 2 || add.outputs.size() != 1 || skip[a] || at[a])
+      continue;
+    const ValueId r = add.inputs[0] == v ? add.inputs[1] : add.inputs[0];
+    ValueId y = add.outputs[0];
+    if (r == v || r == kNoValue || y == kNoValue || sub.constant(r) != nullptr || shapes[size_t(r)] != shapes[size_t(v)] ||
+        shapes[size_t(y)] != shapes[size_t(v)])
+      continue;
+    Node f = c;
+    f.inputs.resize(3, kNoValue);
+    f.inputs.push_back(r);
+    if (uses[size_t(y)] == 1) {
+      const size_t k = size_t(consumer[size_t(y)]);
+      const Node& relu = sub.nodes[k];
+      if (relu.op_type == "Relu" && relu.domain.empty() && relu.outputs.size() == 1 && relu.outputs[0] != kNoValue) {
+        FusedActivation act;
+        act.kind = Activation::kRelu;
+        act.write_to(f);
+        y = relu.outputs[0];
+        skip[k] = true;
+      }
+    }
+    f.outputs = {y};
+    low.fused.push_back(std::move(f));
+    at[a] = &low.fused.back();
+    skip[i] = true;
+  }
+  for (size_t i = 0; i < nn; ++i) {
+    if (at[i] != nullptr) {
+      order.push_back(at[i]);
+      native.push_back(true);
+    } else if (!skip[i]) {
+      order.push_back(&sub.nodes[i]);
+      native.push_back(wanted[i] || is_native(sub.nodes[i]));
+    }
+  }
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Lowered>> lower(const Graph& sub, const std::vector<Shape>& shapes, pthreadpool_t pool,
+                                       int threads) {
   auto out = std::make_unique<Lowered>();
   out->shapes = shapes;
+  // The nodes in the order their stages run: the partition's, except that a native Conv whose
+  // output only feeds an Add (-> Relu) becomes one fused node at the Add's place (the Add's
+  // other operand, e.g. a downsample branch, may be computed after the Conv).
+  std::vector<const Node*> order;
+  std::vector<bool> native;
+  fuse_residuals(sub, shapes, *out, order, native);
   // Stages: maximal runs of XNNPACK nodes, and one stage per native node.
   std::vector<std::pair<size_t, size_t>> runs;
-  for (size_t i = 0; i < sub.nodes.size();) {
+  for (size_t i = 0; i < order.size();) {
     size_t j = i + 1;
-    if (!is_native(sub.nodes[i]))
-      while (j < sub.nodes.size() && !is_native(sub.nodes[j])) ++j;
+    if (!native[i])
+      while (j < order.size() && !native[j]) ++j;
     runs.emplace_back(i, j);
     i = j;
   }
@@ -521,46 +680,78 @@ Result<std::unique_ptr<Lowered>> lower(const Graph& sub, const std::vector<Shape
   std::vector<bool> crosses(sub.values.size(), false);
   for (size_t r = 0; r < runs.size(); ++r)
     for (size_t i = runs[r].first; i < runs[r].second; ++i)
-      for (ValueId v : sub.nodes[i].outputs)
+      for (ValueId v : order[i]->outputs)
         if (v != kNoValue) producer[size_t(v)] = int(r);
   for (size_t r = 0; r < runs.size(); ++r)
     for (size_t i = runs[r].first; i < runs[r].second; ++i)
-      for (ValueId v : sub.nodes[i].inputs)
+      for (ValueId v : order[i]->inputs)
         if (v != kNoValue && sub.constant(v) == nullptr && producer[size_t(v)] != int(r)) crosses[size_t(v)] = true;
   for (ValueId v : sub.outputs) crosses[size_t(v)] = true;
-  for (size_t v = 0; v < sub.values.size(); ++v) {
-    const bool is_input = std::find(sub.inputs.begin(), sub.inputs.end(), ValueId(v)) != sub.inputs.end();
-    const bool is_output = std::find(sub.outputs.begin(), sub.outputs.end(), ValueId(v)) != sub.outputs.end();
-    if (!crosses[v] || is_input || is_output) continue;
-    int64_t n = 1;
-    for (int64_t d : shapes[v]) n *= d;
-    out->owned.emplace_back(new float[size_t(n) + 16]());
-    out->buffers.emplace_back(ValueId(v), out->owned.back().get());
+  // Buffers of the values passed between stages, reused once a value is dead (as XNNPACK reuses
+  // its arena inside a runtime): a value written by stage p and last read by stage q holds its
+  // buffer over [p, q]. With one buffer per value every stage wrote to cold memory.
+  std::vector<int> last(sub.values.size(), -1);
+  for (size_t r = 0; r < runs.size(); ++r)
+    for (size_t i = runs[r].first; i < runs[r].second; ++i)
+      for (ValueId v : order[i]->inputs)
+        if (v != kNoValue && crosses[size_t(v)] && producer[size_t(v)] != int(r)) last[size_t(v)] = std::max(last[size_t(v)], int(r));
+  std::vector<std::pair<int64_t, float*>> free_bufs;  // (capacity in floats, buffer)
+  std::vector<std::pair<int64_t, float*>> held(sub.values.size(), {0, nullptr});
+  for (size_t r = 0; r < runs.size(); ++r) {
+    for (size_t v = 0; v < sub.values.size(); ++v) {
+      if (producer[v] != int(r) || !crosses[v]) continue;
+      if (std::find(sub.outputs.begin(), sub.outputs.end(), ValueId(v)) != sub.outputs.end()) continue;
+      int64_t n = 16;  // + XNN_EXTRA_BYTES of readable slack
+      int64_t numel = 1;
+      for (int64_t d : shapes[v]) numel *= d;
+      n += numel;
+      // The smallest free buffer that fits, else a new one.
+      size_t best = free_bufs.size();
+      for (size_t b = 0; b < free_bufs.size(); ++b)
+        if (free_bufs[b].first >= n && (best == free_bufs.size() || free_bufs[b].first < free_bufs[best].first)) best = b;
+      if (best < free_bufs.size()) {
+        held[v] = free_bufs[best];
+        free_bufs.erase(free_bufs.begin() + std::ptrdiff_t(best));
+      } else {
+        out->owned.emplace_back(new float[size_t(n)]());
+        held[v] = {n, out->owned.back().get()};
+      }
+      out->buffers.emplace_back(ValueId(v), held[v].second);
+    }
+    for (size_t v = 0; v < sub.values.size(); ++v)
+      if (held[v].second != nullptr && last[v] == int(r)) free_bufs.push_back(held[v]), held[v] = {0, nullptr};
   }
   std::vector<const Tensor*> packed_sources;
   for (size_t r = 0; r < runs.size(); ++r) {
     Stage st;
-    const Node& first = sub.nodes[runs[r].first];
-    if (is_native(first)) {
-      // Data inputs (all of Concat's, the first of Slice's) come from other stages.
+    const Node& first = *order[runs[r].first];
+    if (native[runs[r].first]) {
+      // Data inputs (all of Concat's, the first of Slice's, Conv's first and residual) come
+      // from other stages.
       const size_t data = first.op_type == "Concat" ? first.inputs.size() : 1;
-      for (size_t i = 0; i < data && i < first.inputs.size(); ++i) {
+      for (size_t i = 0; i < first.inputs.size(); ++i) {
+        if (i >= data && !(first.op_type == "Conv" && i == 3)) continue;
         const ValueId v = first.inputs[i];
         if (v == kNoValue || sub.constant(v) != nullptr || shapes[size_t(v)].empty()) return unsupported(first.label() + ": native inputs");
       }
       st.native = &first;
-      PETREL_RETURN_IF_ERROR(plan_native(sub, shapes, first, st));
+      if (first.op_type == "Conv") {
+        Builder b{sub, shapes, nullptr, out.get(), {}, {}, {}, {}};
+        PETREL_RETURN_IF_ERROR(b.native_conv(first, st, threads));
+      } else {
+        PETREL_RETURN_IF_ERROR(plan_native(sub, shapes, first, st));
+      }
       out->stages.push_back(std::move(st));
       continue;
     }
     Builder b{sub, shapes, nullptr, out.get(), {}, {}, {}, {}};
     for (size_t i = runs[r].first; i < runs[r].second; ++i) {
-      for (ValueId v : sub.nodes[i].inputs)
+      for (ValueId v : order[i]->inputs)
         if (v != kNoValue && crosses[size_t(v)] && producer[size_t(v)] != int(r) && !b.ext.count(v)) {
           const uint32_t id = uint32_t(b.ext.size());
           b.ext.emplace(v, std::make_pair(id, uint32_t(XNN_VALUE_FLAG_EXTERNAL_INPUT)));
         }
-      for (ValueId v : sub.nodes[i].outputs)
+      for (ValueId v : order[i]->outputs)
         if (v != kNoValue && crosses[size_t(v)]) {
           const uint32_t id = uint32_t(b.ext.size());
           b.ext.emplace(v, std::make_pair(id, uint32_t(XNN_VALUE_FLAG_EXTERNAL_OUTPUT)));
@@ -576,7 +767,7 @@ Result<std::unique_ptr<Lowered>> lower(const Graph& sub, const std::vector<Shape
       PETREL_RETURN_IF_ERROR(b.value(v).status());
       st.externals.emplace_back(e.first, v);
     }
-    for (size_t i = runs[r].first; i < runs[r].second; ++i) PETREL_RETURN_IF_ERROR(b.node(sub.nodes[i]));
+    for (size_t i = runs[r].first; i < runs[r].second; ++i) PETREL_RETURN_IF_ERROR(b.node(*order[i]));
     // YIELD_WORKERS: the pool's threads sleep as soon as the stage is done (no spinning).
     const xnn_status cs = xnn_create_runtime_v2(b.sg, pool, XNN_FLAG_YIELD_WORKERS, &st.runtime);
     // XNNPACK now holds packed copies: the re-laid-out filters go with the builder.

@@ -2,6 +2,7 @@
 // XNNPACK provider.
 #pragma once
 
+#include <deque>
 #include <memory>
 #include <string>
 #include <vector>
@@ -10,6 +11,8 @@
 
 #include "core/graph.hpp"
 #include "core/status.hpp"
+#include "core/thread_pool.hpp"
+#include "kernels/x86/conv_nhwc.hpp"
 
 namespace petrel::xnnpack {
 
@@ -31,6 +34,8 @@ struct Stage {
   // Concat writes rows of `out_row`; ChannelShuffle shuffles `outer` pixels of `in_row`
   // channels in `groups` groups.
   int64_t outer = 0, in_row = 0, out_row = 0, offset = 0, groups = 0;
+  // A Conv run on Petrel's own NHWC convolution (kernels/x86/conv_nhwc.hpp) instead of XNNPACK.
+  std::unique_ptr<x86::ConvNhwc> conv;
   std::vector<std::pair<uint32_t, ValueId>> externals;  // XNNPACK external id -> inner value
   std::vector<xnn_external_value> bound;                // pointers of the last setup
 };
@@ -42,18 +47,29 @@ struct Lowered {
   // and the buffers of values passed between stages.
   std::vector<std::unique_ptr<float[]>> owned;
   std::vector<std::pair<ValueId, float*>> buffers;
+  // Conv -> Add (-> Relu) chains fused into one native Conv node (stages point at them).
+  std::deque<Node> fused;
   ~Lowered();
 };
 
-// Is this node run natively between XNNPACK stages (see run_native)?
+// Is this node run natively between XNNPACK stages (see run_native)? Convolutions are, where
+// native_conv_wanted() says so at these shapes.
 bool is_native(const Node& n);
+// Whether Conv `n` runs on Petrel's NHWC convolution rather than XNNPACK's. PETREL_NATIVE_CONV=0
+// keeps every Conv in XNNPACK; =all takes every dense one (tests); otherwise (AVX-512 only) the
+// shapes where it measured faster than this XNNPACK (see native_conv_wanted in lower.cpp).
+// A native Conv whose output only feeds an Add (-> Relu) also does the Add and the Relu in its
+// epilogue (PETREL_NATIVE_CONV_FUSE=0 turns that off, to measure it).
+bool native_conv_wanted(const Node& n, const Graph& sub, const std::vector<Shape>& shapes);
 // Runs a native node; `addr` maps inner values to their NHWC buffers.
-void run_native(const Stage& st, const Lowered& low, float* const* addr);
+void run_native(const Stage& st, const Lowered& low, float* const* addr, ThreadPool* pool);
 
 // `shapes` are per ValueId of `sub` (ONNX layout, from the reference kernels' shape
 // inference). Returns an error (never crashes) for anything XNNPACK can't take; the caller
 // then runs the partition on the reference kernels.
-Result<std::unique_ptr<Lowered>> lower(const Graph& sub, const std::vector<Shape>& shapes, pthreadpool_t pool);
+// `threads`: the size of the session's pool (native stages size their workspace for it).
+Result<std::unique_ptr<Lowered>> lower(const Graph& sub, const std::vector<Shape>& shapes, pthreadpool_t pool,
+                                       int threads = 1);
 
 // NCHW -> NHWC and back for one rank-4 tensor.
 void nchw_to_nhwc(const float* src, float* dst, const Shape& nchw);

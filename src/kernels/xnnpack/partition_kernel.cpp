@@ -86,7 +86,7 @@ class PartitionKernel final : public Kernel {
       addr_[size_t(s.outputs[j])] = out_buf_[j] ? out_buf_[j].get() : ctx.output(int(j)).as<float>();
     for (Stage& st : low_->stages) {
       if (st.native != nullptr) {
-        run_native(st, *low_, addr_.data());
+        run_native(st, *low_, addr_.data(), ctx.pool);
         continue;
       }
       // Setup only when a buffer moved (in steady state: never): it rebuilds XNNPACK's
@@ -141,7 +141,7 @@ class PartitionKernel final : public Kernel {
       why_ = "a value is not float32";
       return Status::ok();
     }
-    auto low = lower(s, shapes, pool);
+    auto low = lower(s, shapes, pool, ctx.pool != nullptr ? ctx.pool->size() : 1);
     if (!low) {
       why_ = low.status().message();
       return Status::ok();

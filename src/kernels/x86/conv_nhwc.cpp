@@ -1,0 +1,171 @@
+#include "kernels/x86/conv_nhwc.hpp"
+
+#include <algorithm>
+#include <cstring>
+
+#include "kernels/x86/conv_nhwc_pack.hpp"
+#include "kernels/x86/isa.hpp"
+
+namespace petrel::x86 {
+
+namespace {
+int64_t div_up(int64_t a, int64_t b) { return (a + b - 1) / b; }
+}  // namespace
+
+Result<std::unique_ptr<ConvNhwc>> ConvNhwc::make(const ConvNhwcShape& s, const float* weight, const float* bias,
+                                                 const FusedActivation& act, int threads) {
+  if (s.n < 1 || s.h < 1 || s.w < 1 || s.c < 1 || s.oh < 1 || s.ow < 1 || s.co < 1 || s.kh < 1 || s.kw < 1 || s.sh < 1 ||
+      s.sw < 1 || s.dh < 1 || s.dw < 1 || s.pad_top < 0 || s.pad_left < 0)
+    return invalid_argument("convolution geometry");
+  auto k = std::unique_ptr<ConvNhwc>(new ConvNhwc());
+  k->s_ = s;
+  k->k_ = s.kh * s.kw * s.c;
+  k->ik_ = &active_kernels();
+  k->use_avx512_pack_ = k->ik_->isa == Isa::kAvx512 && k->ik_->mr == 14;
+  k->act_ = act;
+  k->slices_ = std::max(1, threads);
+  if (bias != nullptr) k->bias_.assign(bias, bias + s.co);
+  // Whole filter rows per packing step when the channels are too few for the 16-wide transpose.
+  k->merge_rows_ = s.dw == 1 && s.kw > 1 && s.c < 16;
+  k->zero_.assign(size_t(s.kw * s.c), 0.0f);
+  // B(k, o) with k = (ky * kw + kx) * C + ci, the order in which pack_rows walks an NHWC pixel.
+  const int64_t taps = s.kh * s.kw;
+  std::vector<float> t(size_t(k->k_ * s.co));
+  for (int64_t o = 0; o < s.co; ++o)
+    for (int64_t ci = 0; ci < s.c; ++ci)
+      for (int64_t y = 0; y < taps; ++y) t[size_t((y * s.c + ci) * s.co + o)] = weight[(o * s.c + ci) * taps + y];
+  const IsaKernels& ik = *k->ik_;
+  // Depth blocks: as few as the caches allow, split evenly (a short last block costs a pass
+  // over C for little work).
+  // Three of the SGEMM's blocks measured best (AVX-512, Zen 4): the B panel (768 x 32) and the
+  // A block (112 x 768) still stream from L2.
+  const int64_t kmax = 3 * ik.kc;
+  const int64_t blocks = div_up(k->k_, kmax);
+  k->kc_ = div_up(k->k_, blocks);
+  const int64_t npanels = div_up(s.co, ik.nr), npad = npanels * ik.nr;
+  if (!k->packed_.reserve(k->k_ * npad) || !k->ws_.reserve(int64_t(k->slices_) * (ik.mc + 16) * k->kc_))
+    return internal_error("out of memory for a convolution's packed filter");
+  // Panel j of depth block pc at pc * npad + j * kc * nr (kc of that block), as sgemm's pack_b.
+  for (int64_t pc = 0; pc < k->k_; pc += k->kc_) {
+    const int64_t kc = std::min(k->kc_, k->k_ - pc);
+    for (int64_t j = 0; j < npanels; ++j)
+      ik.pack_b(t.data() + pc * s.co + j * ik.nr, s.co, 1, kc, int(std::min<int64_t>(ik.nr, s.co - j * ik.nr)),
+                k->packed_.data() + pc * npad + j * kc * ik.nr);
+  }
+  return k;
+}
+
+// Packs rows [m0, m0 + rows) x columns [pc, pc + kc) of the implicit im2col matrix into one
+// A panel: dst[k * mr + i]. A row is an output pixel; its columns are, tap by tap, the C
+// channels of the input pixel under that tap (or zeros where the tap is in the padding). The
+// tap boundaries are the same for every row, so the panel is packed one tap segment at a
+// time, as a transpose of `rows` channel runs.
+void ConvNhwc::pack_rows(const float* x, int64_t m0, int rows, int64_t pc, int64_t kc, float* dst, float* scratch) const {
+  const ConvNhwcShape& s = s_;
+  const int mr = ik_->mr;
+  const int64_t per_image = s.oh * s.ow;
+  int64_t oy[16], ox[16];
+  const float* base[16];
+  const float* src[16];
+  for (int i = 0; i < rows; ++i) {
+    const int64_t m = m0 + i, img = m / per_image;
+    oy[i] = (m % per_image) / s.ow * s.sh - s.pad_top;
+    ox[i] = m % s.ow * s.sw - s.pad_left;
+    base[i] = x + img * s.h * s.w * s.c;
+  }
+  const bool avx512 = use_avx512_pack_;
+  const int64_t row = s.kw * s.c;  // one filter row: kw pixels of C channels, contiguous in NHWC
+  for (int64_t k = pc, end = pc + kc; k < end;) {
+    if (merge_rows_) {
+      // Few channels (a network's stem): a segment is a whole filter row, one run of input
+      // floats per output pixel (gathered into `scratch` where it crosses the padding).
+      const int64_t ky = k / row, within = k % row, len = std::min(row - within, end - k);
+      const int64_t kx0 = within / s.c, kx1 = (within + len - 1) / s.c;
+      for (int i = 0; i < rows; ++i) {
+        const int64_t iy = oy[i] + ky * s.dh;
+        if (iy < 0 || iy >= s.h) {
+          src[i] = zero_.data();
+        } else if (ox[i] + kx0 >= 0 && ox[i] + kx1 < s.w) {
+          src[i] = base[i] + (iy * s.w + ox[i]) * s.c + within;
+        } else {
+          float* t = scratch + i * kc;
+          for (int64_t e = 0; e < len; ++e) {
+            const int64_t ix = ox[i] + (within + e) / s.c;
+            t[e] = ix >= 0 && ix < s.w ? base[i][(iy * s.w + ix) * s.c + (within + e) % s.c] : 0.0f;
+          }
+          src[i] = t;
+        }
+      }
+      float* d = dst + (k - pc) * mr;
+#if defined(__x86_64__)
+      if (avx512) pack_panel14_avx512(src, rows, len, d);
+      else
+#endif
+        pack_panel_scalar(src, rows, mr, len, d);
+      k += len;
+      continue;
+    }
+    const int64_t tap = k / s.c, c0 = k % s.c, len = std::min(s.c - c0, end - k);
+    const int64_t dy = (tap / s.kw) * s.dh, dx = (tap % s.kw) * s.dw;
+    for (int i = 0; i < rows; ++i) {
+      const int64_t iy = oy[i] + dy, ix = ox[i] + dx;
+      src[i] = iy >= 0 && iy < s.h && ix >= 0 && ix < s.w ? base[i] + (iy * s.w + ix) * s.c + c0 : zero_.data();
+    }
+    float* d = dst + (k - pc) * mr;
+#if defined(__x86_64__)
+    if (avx512) pack_panel14_avx512(src, rows, len, d);
+    else
+#endif
+      pack_panel_scalar(src, rows, mr, len, d);
+    k += len;
+  }
+}
+
+void ConvNhwc::run_block(const float* x, float* y, const float* residual, int64_t m0, int64_t m1, float* ws) const {
+  float* scratch = ws + ik_->mc * kc_;  // each slice: the A block, then 16 rows of gather space
+  const IsaKernels& ik = *ik_;
+  const int mr = ik.mr, nr = ik.nr;
+  const int64_t N = s_.co, npanels = div_up(N, nr), npad = npanels * nr;
+  if (residual != nullptr && residual != y)
+    std::memcpy(y + m0 * N, residual + m0 * N, size_t((m1 - m0) * N) * sizeof(float));
+  for (int64_t pc = 0; pc < k_; pc += kc_) {
+    const int64_t kc = std::min(kc_, k_ - pc);
+    const bool last = pc + kc == k_;
+    TileEpilogue e;
+    e.accumulate = residual != nullptr || pc > 0;
+    e.act = last && !act_.none() ? &act_ : nullptr;
+    for (int64_t r = m0; r < m1; r += mr) pack_rows(x, r, int(std::min<int64_t>(mr, m1 - r)), pc, kc, ws + (r - m0) * kc, scratch);
+    for (int64_t j = 0; j < npanels; ++j) {
+      const float* bp = packed_.data() + pc * npad + j * kc * nr;
+      const int cols = int(std::min<int64_t>(nr, N - j * nr));
+      e.bias = last && !bias_.empty() ? bias_.data() + j * nr : nullptr;
+      for (int64_t r = m0; r < m1; r += mr) {
+        const int rows = int(std::min<int64_t>(mr, m1 - r));
+        ik.tiles[rows - 1](cols, kc, ws + (r - m0) * kc, bp, y + r * N + j * nr, N, e);
+      }
+    }
+  }
+}
+
+void ConvNhwc::run(const float* x, float* y, const float* residual, ThreadPool* pool) {
+  const IsaKernels& ik = *ik_;
+  const int64_t M = s_.n * s_.oh * s_.ow;
+  int threads = pool != nullptr ? std::min(pool->size(), slices_) : 1;
+  threads = int(std::max<double>(1.0, std::min<double>(threads, macs() / std::max(1.0, parallel_policy().min_macs_per_thread))));
+  // Row blocks of at most mc rows (one packed A block each), whole register tiles, at least
+  // one per thread.
+  const int64_t rpb = std::min(ik.mc, div_up(div_up(M, threads), ik.mr) * ik.mr);
+  const int64_t blocks = div_up(M, rpb);
+  if (threads <= 1 || blocks == 1) {
+    for (int64_t b = 0; b < blocks; ++b) run_block(x, y, residual, b * rpb, std::min(M, (b + 1) * rpb), ws_.data());
+    return;
+  }
+  const int64_t per_slice = (ik.mc + 16) * kc_;
+  pool->parallel_for(threads, 1, [&](int64_t begin, int64_t end) {
+    for (int64_t t = begin; t < end; ++t)
+      for (int64_t b = t; b < blocks; b += threads)
+        run_block(x, y, residual, b * rpb, std::min(M, (b + 1) * rpb), ws_.data() + t * per_slice);
+  });
+}
+
+}  // namespace petrel::x86

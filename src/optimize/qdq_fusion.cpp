@@ -111,7 +111,8 @@ std::optional<ValueId> match_dq_bias(const GraphView& view, ValueId v, int64_t n
   }
   for (int64_t c = 0; c < n; ++c) {
     const float s = st->as<float>()[st->numel() == 1 ? 0 : c];
-    if (!near(s, double(sx) * wscale(w, c), 1e-3)) return std::nullopt;
+    const double want = double(sx) * wscale(w, c);  // relative: scales are far below 1
+    if (std::fabs(double(s) - want) > 1e-4 * want) return std::nullopt;
   }
   return dq.inputs[0];
 }

@@ -6,6 +6,7 @@
 //   same without the Q (a float graph output): y float32, the activation left as it was
 //   the same with Gemm (transA = 0, alpha = beta = 1) or MatMul (2-D weight) => petrel.QGemm
 //   DQ(a) + DQ(b) [-> Relu|Clip] -> Q (same shapes)  => petrel.QAdd(a_q, a_s, a_zp, b_q, ...)
+//   DQ(x_q, s, zp) -> MaxPool -> Q(s, zp) (2-D)       => petrel.QMaxPool(x_q)
 //   DynamicQuantizeLinear(x) -> MatMulInteger(x_q, W_s8 const, x_zp, 0) -> Cast(float)
 //       -> Mul(x_s · w_s) [-> Add(bias const)]    => petrel.DynQMatMul(x, W, w_s[, bias]) (f32)
 //
@@ -192,6 +193,7 @@ class QdqFusionPass final : public Pass {
       else if (is_op(n, "Gemm") || is_op(n, "MatMul")) fuse_gemm(view, i, out);
       else if (is_op(n, "Add")) fuse_add(view, i, out);
       else if (is_op(n, "MatMulInteger")) fuse_dynamic(view, i, out);
+      else if (is_op(n, "MaxPool")) fuse_max_pool(view, i, out);
     }
   }
 
@@ -279,6 +281,35 @@ class QdqFusionPass final : public Pass {
     if (t.ys == kNoValue) return;  // float result: nothing gained
     Node f = make_node("QAdd", kPetrelDomain, {a->q, a->scale, a->zp, b->q, b->scale, b->zp, t.ys, t.yzp}, {}, add.name);
     finish(view, i, std::move(f), t, "Add", out);
+  }
+
+  // DQ(x_q, s, zp) -> MaxPool -> Q(s, zp): the maximum commutes with a monotonic (de)quantization
+  // that uses the same parameters on both sides, so the pool runs on the quantized values.
+  static void fuse_max_pool(const GraphView& view, int i, PatchList& out) {
+    const Node& mp = view.node(i);
+    if (mp.inputs.size() != 1 || mp.outputs.size() != 1) return;
+    auto x = match_dq_act(view, mp.inputs[0]);
+    if (!x) return;
+    const StaticInfo& xi = view.info(mp.inputs[0]);
+    if (!xi.has_shape || xi.shape.size() != 4) return;
+    const int c = view.sole_consumer(mp.outputs[0]);
+    if (c < 0) return;
+    auto q = match_q(view, view.node(c));
+    if (!q || q->s != x->s) return;
+    const Tensor* za = view.constant(x->zp);
+    const Tensor* zb = view.constant(q->zp);
+    if ((za == nullptr) != (zb == nullptr)) return;
+    if (za != nullptr && (za->dtype != zb->dtype || element_as_double(*za, 0) != element_as_double(*zb, 0))) return;
+    Patch p;
+    p.rule = "MaxPool";
+    Node f = mp;
+    f.op_type = "QMaxPool";
+    f.domain = kPetrelDomain;
+    f.inputs = {x->q};
+    f.outputs = {view.node(c).outputs[0]};
+    p.replace.emplace_back(i, std::move(f));
+    p.remove.push_back(c);
+    out.propose(std::move(p));
   }
 
   // DynamicQuantizeLinear -> MatMulInteger -> Cast -> Mul(scale) [-> Add(bias)].

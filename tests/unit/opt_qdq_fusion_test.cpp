@@ -213,3 +213,17 @@ TEST(QdqFusion, LeavesWhatItCannotRunExactly) {
   EXPECT_EQ(ops(h)["petrel.QConv"], 1);
   EXPECT_EQ(ops(h)["Relu"], 1);
 }
+
+TEST(QdqFusion, MaxPoolWithSameParameters) {
+  QB q;
+  ValueId x = q.b.input("x", {1, 3, 11, 12});
+  const float s = 4.0f / 255;
+  ValueId dq = q.qdq(x, s, 128);
+  std::vector<Attribute> at = {a_ints("kernel_shape", {3, 3}), a_ints("strides", {2, 2}), a_ints("pads", {1, 1, 1, 1})};
+  q.b.output(q.qdq(q.b.node("MaxPool", {dq}, at), s, 128));
+  q.b.output(q.qdq(q.b.node("MaxPool", {dq}, {a_ints("kernel_shape", {2, 2})}), s * 2, 128));  // other scale: stays
+  opt::OptimizeStats st;
+  Graph h = check_fused(q.b.graph(), {ftensor({1, 3, 11, 12}, ramp(396, 1, 13))}, 1e-6, &st);
+  EXPECT_EQ(ops(h)["petrel.QMaxPool"], 1);
+  EXPECT_EQ(ops(h)["MaxPool"], 1);
+}

@@ -3,6 +3,7 @@
 //   petrel.QGemm(x_q, x_s, x_zp, w_s8, w_s, b_i32?, y_s?, y_zp?)  transB; x [..., K]
 //   petrel.QConv(same inputs)  Conv attributes; 2-D NCHW, group 1 or depthwise
 //   petrel.QAdd(a_q, a_s, a_zp, b_q, b_s, b_zp, y_s, y_zp)  same shapes
+//   petrel.QMaxPool(x_q)  MaxPool attributes; 2-D NCHW
 //   petrel.DynQMatMul(x f32, w_s8 [K, N], w_s, bias?)  -> f32
 // Inputs at positions 2/5/6/7 may be absent (x_zp: 0 and u8; bias: none; y_s: float output).
 // With y_s the output is requantized to y_zp's type (u8 when absent), clamped to the fused
@@ -438,6 +439,55 @@ class DynQMatMulKernel final : public FastPathKernel {
   QGemmWorkspace ws_;
 };
 
+// MaxPool on u8/s8 (2-D NCHW): what qdq_fusion makes of DQ -> MaxPool -> Q with equal
+// parameters. Padding never wins (it is skipped, as -inf would be).
+class QMaxPoolKernel final : public FastPathKernel {
+ public:
+  explicit QMaxPoolKernel(ref::nn::WindowAttrs a) : a_(std::move(a)) {}
+  Status infer(OpContext& ctx) override {
+    fast_ = true;
+    const Tensor& x = ctx.input(0);
+    if (x.rank() != 4 || (x.dtype != DataType::kUInt8 && x.dtype != DataType::kInt8))
+      return ctx.error("expects a 2-D NCHW u8/s8 input");
+    if (a_.kernel_shape.size() != 2) return ctx.error("kernel_shape must have 2 values");
+    PETREL_RETURN_IF_ERROR(ref::nn::resolve_window(ctx, a_, {x.shape[2], x.shape[3]}, a_.kernel_shape, win_));
+    return ctx.set_output(0, x.dtype, {x.shape[0], x.shape[1], win_.out[0], win_.out[1]});
+  }
+  Status compute(OpContext& ctx) override {
+    const Tensor& x = ctx.input(0);
+    const int64_t planes = x.shape[0] * x.shape[1];
+    if (x.dtype == DataType::kUInt8) pool(x.as<uint8_t>(), ctx.output(0).as<uint8_t>(), planes);
+    else pool(x.as<int8_t>(), ctx.output(0).as<int8_t>(), planes);
+    return Status::ok();
+  }
+
+ private:
+  template <typename T> void pool(const T* x, T* y, int64_t planes) const {
+    const int64_t H = win_.in[0], W = win_.in[1], OH = win_.out[0], OW = win_.out[1];
+    const int64_t KH = win_.kernel[0], KW = win_.kernel[1], sh = win_.stride[0], sw = win_.stride[1];
+    const int64_t dh = win_.dilation[0], dw = win_.dilation[1], ph = win_.pad_begin[0], pw = win_.pad_begin[1];
+    for (int64_t pl = 0; pl < planes; ++pl, x += H * W, y += OH * OW)
+      for (int64_t oh = 0; oh < OH; ++oh) {
+        T* yr = y + oh * OW;
+        std::fill(yr, yr + OW, std::numeric_limits<T>::lowest());
+        for (int64_t i = 0; i < KH; ++i) {
+          const int64_t ih = oh * sh + i * dh - ph;
+          if (ih < 0 || ih >= H) continue;
+          const T* xr = x + ih * W;
+          for (int64_t j = 0; j < KW; ++j) {
+            const int64_t off = j * dw - pw;
+            const int64_t ow0 = std::min(OW, off >= 0 ? 0 : (-off + sw - 1) / sw);
+            const int64_t ow1 = std::max(ow0, std::min(OW, W - off <= 0 ? 0 : (W - off + sw - 1) / sw));
+            const T* xs = xr + off;
+            for (int64_t ow = ow0; ow < ow1; ++ow) yr[ow] = std::max(yr[ow], xs[ow * sw]);
+          }
+        }
+      }
+  }
+  ref::nn::WindowAttrs a_;
+  ref::nn::Window win_;
+};
+
 Result<float> act_attr(const Node& n, const char* name, float dflt) { return ref::attr_float(n, name, dflt); }
 
 }  // namespace
@@ -464,6 +514,13 @@ Result<std::unique_ptr<Kernel>> make_qadd(const Node& n) {
   PETREL_ASSIGN_OR_RETURN(float hi, act_attr(n, "act_max", std::numeric_limits<float>::infinity()));
   if (n.inputs.size() < 7) return invalid_model(n.label() + ": expects at least 7 inputs");
   return std::unique_ptr<Kernel>(new QAddKernel(lo, hi));
+}
+
+Result<std::unique_ptr<Kernel>> make_qmax_pool(const Node& n) {
+  ref::nn::WindowAttrs a;
+  PETREL_RETURN_IF_ERROR(ref::nn::parse_window_attrs(n, a));
+  if (a.kernel_shape.empty()) return invalid_model(n.label() + ": missing required attribute 'kernel_shape'");
+  return std::unique_ptr<Kernel>(new QMaxPoolKernel(std::move(a)));
 }
 
 Result<std::unique_ptr<Kernel>> make_dyn_qmatmul(const Node& n) {

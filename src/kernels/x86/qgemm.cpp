@@ -6,6 +6,10 @@
 #include <cstdlib>
 #include <cstring>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 #include "kernels/x86/sgemm.hpp"
 
 namespace petrel::x86 {
@@ -76,11 +80,49 @@ bool pack_a_panel(const uint8_t* a, int64_t rs, int64_t cs, bool sgn, int rows, 
 // activation read as [pixels x channels] and the im2col buffer. Reads each channel row once,
 // mr bytes at a time.
 bool pack_a_panel_cols(const uint8_t* a, int64_t cs, bool sgn, int rows, int mr, int64_t K, int64_t K4,
-                       uint8_t* dst) {
+                       uint8_t* dst, bool may_read_16) {
   const uint8_t flip = sgn ? 0x80 : 0;
   uint8_t any = 0;
   if (rows < mr || K4 * 4 != K) std::memset(dst, 0, size_t(K4 * mr * 4));
-  for (int64_t k = 0; k < K; ++k) {
+  int64_t k = 0;
+#if defined(__SSE2__)
+  // Four channel rows of 16 pixels interleaved into 16 x 4 bytes with byte/word unpacks (SSE2,
+  // baseline x86-64); the first mr * 4 bytes are the panel's group. Reads 16 bytes per row, so
+  // only when the caller knows they are inside the buffer.
+  if (may_read_16 && rows == mr && mr <= 16) {
+    const __m128i fl = _mm_set1_epi8(char(flip));
+    __m128i hi = _mm_setzero_si128();
+    alignas(16) uint8_t t[64];
+    for (; k + 4 <= K; k += 4) {
+      const __m128i r0 = _mm_xor_si128(_mm_loadu_si128(reinterpret_cast<const __m128i*>(a + k * cs)), fl);
+      const __m128i r1 = _mm_xor_si128(_mm_loadu_si128(reinterpret_cast<const __m128i*>(a + (k + 1) * cs)), fl);
+      const __m128i r2 = _mm_xor_si128(_mm_loadu_si128(reinterpret_cast<const __m128i*>(a + (k + 2) * cs)), fl);
+      const __m128i r3 = _mm_xor_si128(_mm_loadu_si128(reinterpret_cast<const __m128i*>(a + (k + 3) * cs)), fl);
+      const __m128i p01l = _mm_unpacklo_epi8(r0, r1), p01h = _mm_unpackhi_epi8(r0, r1);
+      const __m128i p23l = _mm_unpacklo_epi8(r2, r3), p23h = _mm_unpackhi_epi8(r2, r3);
+      const __m128i q0 = _mm_unpacklo_epi16(p01l, p23l), q1 = _mm_unpackhi_epi16(p01l, p23l);
+      const __m128i q2 = _mm_unpacklo_epi16(p01h, p23h), q3 = _mm_unpackhi_epi16(p01h, p23h);
+      uint8_t* d = dst + (k >> 2) * mr * 4;
+      if (mr == 12) {
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(d), q0);
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(d + 16), q1);
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(d + 32), q2);
+      } else {
+        _mm_store_si128(reinterpret_cast<__m128i*>(t), q0);
+        _mm_store_si128(reinterpret_cast<__m128i*>(t + 16), q1);
+        _mm_store_si128(reinterpret_cast<__m128i*>(t + 32), q2);
+        _mm_store_si128(reinterpret_cast<__m128i*>(t + 48), q3);
+        std::memcpy(d, t, size_t(mr * 4));
+      }
+      // Only the first `mr` pixels count for the 7-bit test.
+      const __m128i m = mr == 12 ? _mm_or_si128(_mm_or_si128(q0, q1), q2) : _mm_or_si128(_mm_or_si128(q0, q1), _mm_or_si128(q2, q3));
+      hi = _mm_or_si128(hi, m);
+    }
+    any = _mm_movemask_epi8(hi) != 0 ? 0x80 : 0;
+    if (mr != 12 && mr != 16) any = 0x80;  // conservative: the unused pixels were OR-ed in
+  }
+#endif
+  for (; k < K; ++k) {
     const uint8_t* src = a + k * cs;
     uint8_t* d = dst + (k >> 2) * mr * 4 + (k & 3);
     for (int i = 0; i < rows; ++i) {
@@ -212,7 +254,8 @@ bool qgemm(const QGemmParams& p, QGemmWorkspace& ws, ThreadPool* pool) {
       const int rows = int(std::min<int64_t>(mr, p.M - m0));
       uint8_t* dst = abuf + (q - p0) * panel_bytes;
       const uint8_t* src = p.a + m0 * p.a_rs;
-      a7[q - p0] = p.a_rs == 1 && p.a_cs != 1 ? pack_a_panel_cols(src, p.a_cs, p.a_signed, rows, mr, p.K, K4, dst)
+      // 16-byte row reads stay inside A when 16 pixels remain in the row.
+      a7[q - p0] = p.a_rs == 1 && p.a_cs != 1 ? pack_a_panel_cols(src, p.a_cs, p.a_signed, rows, mr, p.K, K4, dst, m0 + 16 <= p.M)
                                               : pack_a_panel(src, p.a_rs, p.a_cs, p.a_signed, rows, mr, p.K, K4, dst);
     }
     for (int64_t j = j0; j < j1; ++j) {

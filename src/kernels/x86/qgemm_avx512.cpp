@@ -59,31 +59,43 @@ PETREL_QTARGET inline void dpbusd(__m512i& acc, __m512i a, __m512i b) {
   asm("vpdpbusd %2, %1, %0" : "+v"(acc) : "v"(a), "v"(b));
 }
 
+PETREL_QTARGET inline __m512i bcast4(const uint8_t* p) {
+  int32_t w;
+  std::memcpy(&w, p, 4);
+  return _mm512_set1_epi32(w);
+}
+
+// Named accumulators (GCC keeps an array of 24 zmm on the stack); rows >= R compile away.
+#define PETREL_Q_ROWS(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7) X(8) X(9) X(10) X(11)
 template <int R>
 PETREL_QTARGET void tile_rows(int cols, int64_t k4, const uint8_t* a, const int8_t* b, const QTileOut& o) {
-  __m512i acc0[R], acc1[R];
-#pragma GCC unroll 12
-  for (int i = 0; i < R; ++i) acc0[i] = acc1[i] = _mm512_setzero_si512();
+#define PETREL_Q_DECL(i) __m512i c##i##0 = _mm512_setzero_si512(), c##i##1 = _mm512_setzero_si512();
+  PETREL_Q_ROWS(PETREL_Q_DECL)
+#undef PETREL_Q_DECL
   for (int64_t g = 0; g < k4; ++g) {
     const __m512i b0 = _mm512_loadu_si512(b), b1 = _mm512_loadu_si512(b + 64);
-#pragma GCC unroll 12
-    for (int i = 0; i < R; ++i) {
-      int32_t w;
-      std::memcpy(&w, a + i * 4, 4);
-      const __m512i av = _mm512_set1_epi32(w);
-      dpbusd(acc0[i], av, b0);
-      dpbusd(acc1[i], av, b1);
+#define PETREL_Q_STEP(i)                                                             \
+    if constexpr (R > i) {                                                           \
+      const __m512i av = bcast4(a + i * 4);           \
+      dpbusd(c##i##0, av, b0);                                                       \
+      dpbusd(c##i##1, av, b1);                                                       \
     }
+    PETREL_Q_ROWS(PETREL_Q_STEP)
+#undef PETREL_Q_STEP
     a += MR * 4;
     b += NR * 4;
   }
   const __mmask16 m0 = cols >= 16 ? __mmask16(0xffff) : __mmask16((1u << cols) - 1u);
   const __mmask16 m1 = cols >= 32 ? __mmask16(0xffff) : cols <= 16 ? __mmask16(0) : __mmask16((1u << (cols - 16)) - 1u);
-  for (int i = 0; i < R; ++i) {
-    store16(o, i, 0, acc0[i], m0);
-    if (m1) store16(o, i, 16, acc1[i], m1);
+#define PETREL_Q_STORE(i)                      \
+  if constexpr (R > i) {                       \
+    store16(o, i, 0, c##i##0, m0);             \
+    if (m1) store16(o, i, 16, c##i##1, m1);    \
   }
+  PETREL_Q_ROWS(PETREL_Q_STORE)
+#undef PETREL_Q_STORE
 }
+#undef PETREL_Q_ROWS
 
 void tile(int rows, int cols, int64_t k4, const uint8_t* a, const int8_t* b, bool, const QTileOut& o) {
   switch (rows) {

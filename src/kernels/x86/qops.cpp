@@ -15,6 +15,11 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <type_traits>
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #include "kernels/reference/common.hpp"
 #include "kernels/reference/nn_conv.hpp"
@@ -76,6 +81,49 @@ Status declare_output(OpContext& ctx, int ys, int yzp, Shape shape) {
     return ctx.set_output(0, qtype_of(ctx, yzp), std::move(shape));
   }
   return ctx.set_output(0, DataType::kFloat, std::move(shape));
+}
+
+
+#if defined(__SSE2__)
+// Eight int32 lanes (two vectors) + zp -> clamp [lo, hi] -> eight bytes of T. SSE2 only (the
+// x86-64 baseline): int16 saturating pack, clamp in int16, then the byte pack.
+template <typename T> inline void store8_q(__m128i v0, __m128i v1, __m128i zp, __m128i lo16, __m128i hi16, T* out) {
+  __m128i w = _mm_packs_epi32(_mm_add_epi32(v0, zp), _mm_add_epi32(v1, zp));
+  w = _mm_min_epi16(_mm_max_epi16(w, lo16), hi16);
+  const __m128i b = std::is_same_v<T, uint8_t> ? _mm_packus_epi16(w, w) : _mm_packs_epi16(w, w);
+  _mm_storel_epi64(reinterpret_cast<__m128i*>(out), b);
+}
+#endif
+
+// Round half to even for |v| < 2^22 (callers clamp first): adding and removing 1.5 * 2^23
+// leaves the rounded value in the default rounding mode, without a libm call.
+inline float rne_small(float v) {
+  volatile float magic = 12582912.0f;  // volatile: keeps the compiler from folding (v + m) - m
+  const float m = magic;
+  return (v + m) - m;
+}
+
+// out[i] = clamp(rne(float(acc[i] + bias) * m) + zp, lo, hi): the depthwise epilogue.
+template <typename T>
+void requant(const int32_t* acc, int32_t bias, float m, int32_t zp, int32_t lo, int32_t hi, T* out, int64_t n) {
+  int64_t i = 0;
+#if defined(__SSE2__)
+  const __m128i vb = _mm_set1_epi32(bias), vz = _mm_set1_epi32(zp);
+  const __m128i l16 = _mm_set1_epi16(int16_t(lo)), h16 = _mm_set1_epi16(int16_t(hi));
+  const __m128 vm = _mm_set1_ps(m);
+  for (; i + 8 <= n; i += 8) {
+    const __m128i a0 = _mm_add_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(acc + i)), vb);
+    const __m128i a1 = _mm_add_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(acc + i + 4)), vb);
+    // cvtps_epi32 rounds half to even (default MXCSR)
+    store8_q(_mm_cvtps_epi32(_mm_mul_ps(_mm_cvtepi32_ps(a0), vm)), _mm_cvtps_epi32(_mm_mul_ps(_mm_cvtepi32_ps(a1), vm)), vz,
+             l16, h16, out + i);
+  }
+#endif
+  const float flo = float(lo - zp) - 1.f, fhi = float(hi - zp) + 1.f;
+  for (; i < n; ++i) {
+    const float r = rne_small(std::clamp(float(acc[i] + bias) * m, flo, fhi));
+    out[i] = T(std::clamp(int32_t(r) + zp, lo, hi));
+  }
 }
 
 Status oom(const OpContext& ctx) { return out_of_range(ctx.node().label() + ": cannot allocate int8 packing space"); }
@@ -312,12 +360,8 @@ class QConvKernel final : public FastPathKernel {
           continue;
         }
         const float m = float(double(xs) * double(s) / double(o.s));
-        for (int64_t i = 0; i < P; ++i) {
-          const float r = std::nearbyint(float(acc[i] + b) * m);
-          const float q = std::clamp(r + float(o.zp), float(o.lo), float(o.hi));
-          if (o.kind == QOut::kU8) y[base + i] = uint8_t(q);
-          else reinterpret_cast<int8_t*>(y)[base + i] = int8_t(q);
-        }
+        if (o.kind == QOut::kU8) requant(acc, b, m, o.zp, o.lo, o.hi, y + base, P);
+        else requant(acc, b, m, o.zp, o.lo, o.hi, reinterpret_cast<int8_t*>(y) + base, P);
       }
     return Status::ok();
   }
@@ -345,7 +389,8 @@ class QAddKernel final : public FastPathKernel {
     if (a.dtype != qtype_of(ctx, 2) || b.dtype != qtype_of(ctx, 5)) return ctx.error("inputs do not have their zero points' types");
     return declare_output(ctx, 6, 7, a.shape);
   }
-  // y = q((s_a (a - za) + s_b (b - zb))), as DequantizeLinear + Add + QuantizeLinear in float.
+  // y = q((s_a (a - za) + s_b (b - zb))), as DequantizeLinear + Add + QuantizeLinear in float
+  // (times 1/s_y rather than divided by it: a tie can round the other way, one step at most).
   Status compute(OpContext& ctx) override {
     const OutQ o = out_params(ctx, 6, 7, amin_, amax_);
     const Tensor& a = ctx.input(0);
@@ -356,12 +401,39 @@ class QAddKernel final : public FastPathKernel {
     const bool as = a.dtype == DataType::kInt8, bs = b.dtype == DataType::kInt8;
     const float lo = float(o.lo), hi = float(o.hi), zy = float(o.zp), ys = o.s;
     uint8_t* y = static_cast<uint8_t*>(ctx.output(0).data);
+    const float inv = 1.0f / ys;
+    const float flo = lo - zy - 1.f, fhi = hi - zy + 1.f;
     auto body = [&](auto av, auto bv) {
-      for (int64_t i = 0; i < n; ++i) {
+      int64_t i = 0;
+#if defined(__SSE2__)
+      const __m128 vsa = _mm_set1_ps(sa), vsb = _mm_set1_ps(sb), vza = _mm_set1_ps(za), vzb = _mm_set1_ps(zb), vi = _mm_set1_ps(inv);
+      const __m128i vz = _mm_set1_epi32(o.zp), l16 = _mm_set1_epi16(int16_t(o.lo)), h16 = _mm_set1_epi16(int16_t(o.hi));
+      // 8 bytes -> two float vectors (u8 zero-extended, s8 sign-extended)
+      auto widen = [](const auto* p, __m128& f0, __m128& f1) {
+        const __m128i b = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(p));
+        __m128i w;
+        if constexpr (std::is_same_v<std::remove_cv_t<std::remove_pointer_t<decltype(p)>>, uint8_t>) w = _mm_unpacklo_epi8(b, _mm_setzero_si128());
+        else w = _mm_srai_epi16(_mm_unpacklo_epi8(b, b), 8);
+        f0 = _mm_cvtepi32_ps(_mm_srai_epi32(_mm_unpacklo_epi16(w, w), 16));
+        f1 = _mm_cvtepi32_ps(_mm_srai_epi32(_mm_unpackhi_epi16(w, w), 16));
+      };
+      for (; i + 8 <= n; i += 8) {
+        __m128 a0, a1, b0, b1;
+        widen(av + i, a0, a1);
+        widen(bv + i, b0, b1);
+        const __m128 v0 = _mm_add_ps(_mm_mul_ps(_mm_sub_ps(a0, vza), vsa), _mm_mul_ps(_mm_sub_ps(b0, vzb), vsb));
+        const __m128 v1 = _mm_add_ps(_mm_mul_ps(_mm_sub_ps(a1, vza), vsa), _mm_mul_ps(_mm_sub_ps(b1, vzb), vsb));
+        const __m128i q0 = _mm_cvtps_epi32(_mm_mul_ps(v0, vi)), q1 = _mm_cvtps_epi32(_mm_mul_ps(v1, vi));
+        if (o.kind == QOut::kU8) store8_q(q0, q1, vz, l16, h16, y + i);
+        else store8_q(q0, q1, vz, l16, h16, reinterpret_cast<int8_t*>(y) + i);
+      }
+#endif
+      for (; i < n; ++i) {
         const float v = (float(av[i]) - za) * sa + (float(bv[i]) - zb) * sb;
-        const float q = std::clamp(std::nearbyint(v / ys) + zy, lo, hi);
-        if (o.kind == QOut::kU8) y[i] = uint8_t(q);
-        else reinterpret_cast<int8_t*>(y)[i] = int8_t(q);
+        const float q = rne_small(std::clamp(v * inv, flo, fhi)) + zy;
+        const float c = std::clamp(q, lo, hi);
+        if (o.kind == QOut::kU8) y[i] = uint8_t(c);
+        else reinterpret_cast<int8_t*>(y)[i] = int8_t(c);
       }
     };
     if (!as && !bs) body(a.as<uint8_t>(), b.as<uint8_t>());

@@ -227,3 +227,20 @@ TEST(QdqFusion, MaxPoolWithSameParameters) {
   EXPECT_EQ(ops(h)["petrel.QMaxPool"], 1);
   EXPECT_EQ(ops(h)["MaxPool"], 1);
 }
+
+TEST(QdqFusion, DynamicMatMulTakesTheActivation) {
+  QB q;
+  ValueId x = q.b.input("x", {7, 33});
+  auto d = q.b.node_n("DynamicQuantizeLinear", {x}, 3);
+  Tensor w = Tensor::allocate(DataType::kInt8, {33, 18}).value();
+  std::vector<float> r = ramp(33 * 18, 1, 14);
+  for (int64_t i = 0; i < w.numel(); ++i) w.as<int8_t>()[i] = int8_t(std::lround(r[size_t(i)] * 60));
+  ValueId mmi = q.b.node("MatMulInteger", {d[0], q.b.constant(std::move(w)), d[2]});
+  ValueId s = q.b.node("Mul", {q.b.constant(fscalar(0.02f)), d[1]});
+  ValueId y = q.b.node("Mul", {s, q.b.node("Cast", {mmi}, {a_int("to", 1)})});
+  q.b.output(q.b.node("Gelu", {y}));
+  opt::OptimizeStats st;
+  Graph h = optimize_and_compare(q.b.graph(), passes(opt::make_qdq_fusion_pass(), opt::make_activation_fusion_pass()),
+                                 {ftensor({7, 33}, ramp(231, 1, 15))}, &st, 1e-5);
+  EXPECT_EQ(ops(h), (std::map<std::string, int>{{"petrel.DynQMatMul+Gelu", 1}}));
+}

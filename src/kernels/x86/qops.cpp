@@ -4,7 +4,7 @@
 //   petrel.QConv(same inputs)  Conv attributes; 2-D NCHW, group 1 or depthwise
 //   petrel.QAdd(a_q, a_s, a_zp, b_q, b_s, b_zp, y_s, y_zp)  same shapes
 //   petrel.QMaxPool(x_q)  MaxPool attributes; 2-D NCHW
-//   petrel.DynQMatMul(x f32, w_s8 [K, N], w_s, bias?)  -> f32
+//   petrel.DynQMatMul(x f32, w_s8 [K, N], w_s, bias?)  -> f32, then any fused activation
 // Inputs at positions 2/5/6/7 may be absent (x_zp: 0 and u8; bias: none; y_s: float output).
 // With y_s the output is requantized to y_zp's type (u8 when absent), clamped to the fused
 // activation's bounds act_min/act_max (attributes, float): the bounds are quantized with the
@@ -449,6 +449,7 @@ class QAddKernel final : public FastPathKernel {
 
 class DynQMatMulKernel final : public FastPathKernel {
  public:
+  explicit DynQMatMulKernel(FusedActivation fa) : fa_(fa) {}
   Status infer(OpContext& ctx) override {
     fast_ = true;
     packed_ok_ = false;
@@ -479,17 +480,42 @@ class DynQMatMulKernel final : public FastPathKernel {
       packed_ok_ = true;
     }
     if (!xq_.reserve(std::max<int64_t>(n, 1)) || !mult_.reserve(N * 4)) return oom(ctx);
-    // DynamicQuantizeLinear, in float32 exactly as the reference computes it.
+    // DynamicQuantizeLinear, in float32 exactly as the reference computes it (x / scale, a
+    // division, rounded half to even).
     const float* xp = x.as<float>();
     float lo = 0.f, hi = 0.f;
-    for (int64_t i = 0; i < n; ++i) lo = std::min(lo, xp[i]), hi = std::max(hi, xp[i]);
+    int64_t i = 0;
+#if defined(__SSE2__)
+    __m128 vlo = _mm_setzero_ps(), vhi = _mm_setzero_ps();
+    for (; i + 4 <= n; i += 4) {
+      const __m128 v = _mm_loadu_ps(xp + i);
+      vlo = _mm_min_ps(vlo, v), vhi = _mm_max_ps(vhi, v);
+    }
+    alignas(16) float tl[4], th[4];
+    _mm_store_ps(tl, vlo), _mm_store_ps(th, vhi);
+    for (int t = 0; t < 4; ++t) lo = std::min(lo, tl[t]), hi = std::max(hi, th[t]);
+#endif
+    for (; i < n; ++i) lo = std::min(lo, xp[i]), hi = std::max(hi, xp[i]);
     const float scale = (hi - lo) / 255.f;
     const bool ok = scale > 0.f && std::isfinite(scale);
     float zpf = 0.f;
     if (ok) zpf = std::clamp(std::nearbyint(0.f - lo / scale), 0.f, 255.f);
     uint8_t* xq = xq_.data();
-    for (int64_t i = 0; i < n; ++i)
-      xq[i] = ok ? uint8_t(std::clamp(std::nearbyint(xp[i] / scale) + zpf, 0.f, 255.f)) : uint8_t(0);
+    i = 0;
+    if (!ok) {
+      std::memset(xq, 0, size_t(n));
+      i = n;
+    }
+#if defined(__SSE2__)
+    const __m128 vs = _mm_set1_ps(scale);
+    const __m128i vz = _mm_set1_epi32(int32_t(zpf)), l16 = _mm_setzero_si128(), h16 = _mm_set1_epi16(255);
+    for (; i + 8 <= n; i += 8) {
+      const __m128i q0 = _mm_cvtps_epi32(_mm_div_ps(_mm_loadu_ps(xp + i), vs));
+      const __m128i q1 = _mm_cvtps_epi32(_mm_div_ps(_mm_loadu_ps(xp + i + 4), vs));
+      store8_q(q0, q1, vz, l16, h16, xq + i);
+    }
+#endif
+    for (; i < n; ++i) xq[i] = uint8_t(std::clamp(rne_small(std::clamp(xp[i] / scale, -512.f, 512.f)) + zpf, 0.f, 255.f));
     float* m = mult_.as<float>();
     for (int64_t j = 0; j < N; ++j) m[j] = scale * ws.as<float>()[ws.numel() == 1 ? 0 : j];
     QGemmParams p;
@@ -501,10 +527,13 @@ class DynQMatMulKernel final : public FastPathKernel {
     p.scale = m;
     p.fbias = ctx.has_input(3) ? ctx.input(3).as<float>() : nullptr;
     if (!qgemm(p, ws_, ctx.pool)) return oom(ctx);
+    // A fused activation (activation_fusion): on the float rows, by the active level's routine.
+    if (!fa_.none()) active_kernels().activate(fa_, ctx.output(0).as<float>(), M * N);
     return Status::ok();
   }
 
  private:
+  FusedActivation fa_;
   bool packed_ok_ = false;
   QPackedB packed_;
   ByteBuffer xq_, mult_;
@@ -597,7 +626,8 @@ Result<std::unique_ptr<Kernel>> make_qmax_pool(const Node& n) {
 
 Result<std::unique_ptr<Kernel>> make_dyn_qmatmul(const Node& n) {
   if (n.inputs.size() < 3) return invalid_model(n.label() + ": expects at least 3 inputs");
-  return std::unique_ptr<Kernel>(new DynQMatMulKernel());
+  PETREL_ASSIGN_OR_RETURN(FusedActivation fa, FusedActivation::from_node(n));
+  return std::unique_ptr<Kernel>(new DynQMatMulKernel(fa));
 }
 
 }  // namespace petrel::x86

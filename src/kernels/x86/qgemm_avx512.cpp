@@ -53,6 +53,39 @@ PETREL_QTARGET inline void store16(const QTileOut& o, int i, int j0, __m512i acc
   }
 }
 
+// 16 requantized bytes of one row (columns j0..j0+15) from its int32 accumulator.
+PETREL_QTARGET inline __m128i quant16(const QTileOut& o, int j0, __m512i acc) {
+  const __m512i v = _mm512_add_epi32(acc, _mm512_loadu_si512(o.corr + j0));
+  const __m512 f = _mm512_mul_ps(_mm512_cvtepi32_ps(v), _mm512_loadu_ps(o.scale + j0));
+  __m512i q = _mm512_add_epi32(_mm512_cvtps_epi32(f), _mm512_set1_epi32(o.zp_y));
+  q = _mm512_min_epi32(_mm512_max_epi32(q, _mm512_set1_epi32(o.lo)), _mm512_set1_epi32(o.hi));
+  return _mm512_cvtepi32_epi8(q);
+}
+
+// In-place transpose of a 16 x 16 byte block (r[i] = row i). One round interleaves row i with
+// row i + 8 into rows 2i, 2i + 1; as a map of the 8-bit (row, byte) index that is a rotation
+// by one bit, so four rounds swap row and byte bits: the transpose.
+PETREL_QTARGET inline void transpose16(__m128i* r) {
+  __m128i t[16];
+  for (int round = 0; round < 4; ++round) {
+    for (int i = 0; i < 8; ++i) {
+      t[2 * i] = _mm_unpacklo_epi8(r[i], r[i + 8]);
+      t[2 * i + 1] = _mm_unpackhi_epi8(r[i], r[i + 8]);
+    }
+    for (int i = 0; i < 16; ++i) r[i] = t[i];
+  }
+}
+
+// A tile whose output rows are adjacent bytes and columns far apart (NCHW conv output:
+// c_rs = 1): requantize, transpose in registers, one masked store of `rows` bytes per column.
+PETREL_QTARGET inline void store_transposed(const QTileOut& o, int rows, int j0, int cols, __m128i* r) {
+  for (int i = rows; i < 16; ++i) r[i] = _mm_setzero_si128();
+  transpose16(r);
+  const __mmask16 m = __mmask16((1u << rows) - 1u);
+  uint8_t* c = static_cast<uint8_t*>(o.c) + j0 * o.c_cs;
+  for (int j = 0; j < cols; ++j) _mm_mask_storeu_epi8(c + j * o.c_cs, m, r[j]);
+}
+
 // acc += dot4(a u8, b s8) in place. GCC 12 compiles the intrinsic with a register copy per
 // call (and then spills the 24 accumulators); the asm form keeps each accumulator in its register.
 PETREL_QTARGET inline void dpbusd(__m512i& acc, __m512i a, __m512i b) {
@@ -84,6 +117,20 @@ PETREL_QTARGET void tile_rows(int cols, int64_t k4, const uint8_t* a, const int8
 #undef PETREL_Q_STEP
     a += MR * 4;
     b += NR * 4;
+  }
+  if (o.out != QOut::kF32 && o.c_rs == 1 && o.c_cs != 1) {
+    __m128i r[16];
+#define PETREL_Q_T0(i) if constexpr (R > i) r[i] = quant16(o, 0, c##i##0);
+    PETREL_Q_ROWS(PETREL_Q_T0)
+#undef PETREL_Q_T0
+    store_transposed(o, R, 0, cols < 16 ? cols : 16, r);
+    if (cols > 16) {
+#define PETREL_Q_T1(i) if constexpr (R > i) r[i] = quant16(o, 16, c##i##1);
+      PETREL_Q_ROWS(PETREL_Q_T1)
+#undef PETREL_Q_T1
+      store_transposed(o, R, 16, cols - 16, r);
+    }
+    return;
   }
   const __mmask16 m0 = cols >= 16 ? __mmask16(0xffff) : __mmask16((1u << cols) - 1u);
   const __mmask16 m1 = cols >= 32 ? __mmask16(0xffff) : cols <= 16 ? __mmask16(0) : __mmask16((1u << (cols - 16)) - 1u);

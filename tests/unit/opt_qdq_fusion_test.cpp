@@ -135,6 +135,9 @@ TEST(QdqFusion, ConvShapes) {
   conv_case({1, 19, 19, 10, 9, 3, 2, 1, 1, 19, "Relu"});           // depthwise
   conv_case({1, 32, 32, 7, 7, 3, 1, 1, 1, 32, "Clip"});            // depthwise, stride 1
   conv_case({1, 6, 64, 5, 5, 1, 2, 0, 1, 1});                      // 1x1 stride 2: im2col
+  conv_case({1, 4, 4, 9, 37, 3, 1, 1, 1, 4, "Clip"});              // depthwise, rows wide enough for SIMD
+  conv_case({1, 4, 4, 9, 40, 3, 2, 1, 1, 4, "Relu"});              // depthwise stride 2, SIMD + edges
+  conv_case({1, 3, 3, 8, 41, 5, 2, 2, 1, 3});
 }
 
 TEST(QdqFusion, ConvWithFloatOutput) {

@@ -234,8 +234,23 @@ void depthwise_channel(const uint8_t* x, bool sgn, int32_t zp, const int8_t* w, 
         if (sgn) {
           const int8_t* xs = reinterpret_cast<const int8_t*>(xr);
           for (int64_t ow = ow0; ow < ow1; ++ow) ar[ow] += (int32_t(xs[ow * sw]) - zp) * wv;
-        } else if (sw == 1) {
-          for (int64_t ow = ow0; ow < ow1; ++ow) ar[ow] += (int32_t(xr[ow]) - zp) * wv;
+        } else if (sw <= 2) {
+          int64_t ow = ow0;
+#if defined(__SSE2__)
+          // 8 outputs at a time: u8 -> int16 (stride 2: the even bytes of 16), minus the zero
+          // point, times w into int32 by pmaddwd against (d, 0) pairs. Loads stay inside the row.
+          const __m128i z = _mm_setzero_si128(), zp16 = _mm_set1_epi16(int16_t(zp)), w16 = _mm_set1_epi16(int16_t(wv));
+          const __m128i even = _mm_set1_epi16(0x00ff);
+          for (; ow + 8 <= ow1 && (sw == 1 || off + 2 * ow + 16 <= W); ow += 8) {
+            const __m128i x16 = sw == 1 ? _mm_unpacklo_epi8(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(xr + ow)), z)
+                                        : _mm_and_si128(_mm_loadu_si128(reinterpret_cast<const __m128i*>(xr + 2 * ow)), even);
+            const __m128i d = _mm_sub_epi16(x16, zp16);
+            __m128i* a4 = reinterpret_cast<__m128i*>(ar + ow);
+            _mm_storeu_si128(a4, _mm_add_epi32(_mm_loadu_si128(a4), _mm_madd_epi16(_mm_unpacklo_epi16(d, z), w16)));
+            _mm_storeu_si128(a4 + 1, _mm_add_epi32(_mm_loadu_si128(a4 + 1), _mm_madd_epi16(_mm_unpackhi_epi16(d, z), w16)));
+          }
+#endif
+          for (; ow < ow1; ++ow) ar[ow] += (int32_t(xr[ow * sw]) - zp) * wv;
         } else {
           for (int64_t ow = ow0; ow < ow1; ++ow) ar[ow] += (int32_t(xr[ow * sw]) - zp) * wv;
         }

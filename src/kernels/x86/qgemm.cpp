@@ -178,10 +178,12 @@ void qstore_scalar(const QTileOut& o, int64_t i, int64_t j, int32_t acc) {
     static_cast<float*>(o.c)[off] = f;
     return;
   }
-  // nearbyint: round half to even in the default rounding mode, as QuantizeLinear does.
-  const float r = std::nearbyint(float(v) * o.scale[j]);
-  int32_t q = r >= 2147483520.f ? 2147483520 : r <= -2147483520.f ? -2147483520 : int32_t(r);
-  q = std::clamp(q + o.zp_y, o.lo, o.hi);
+  // Clamped first (beyond the bounds the result is lo/hi anyway), then rounded half to even by
+  // adding and removing 1.5 * 2^23 (exact for |f| < 2^22; IEEE arithmetic, so the compiler keeps
+  // it), as QuantizeLinear rounds — without a libm call per element.
+  const float f = std::clamp(float(v) * o.scale[j], float(o.lo - o.zp_y) - 1.f, float(o.hi - o.zp_y) + 1.f);
+  const float r = (f + 12582912.0f) - 12582912.0f;
+  const int32_t q = std::clamp(int32_t(r) + o.zp_y, o.lo, o.hi);
   if (o.out == QOut::kU8) static_cast<uint8_t*>(o.c)[off] = uint8_t(q);
   else static_cast<int8_t*>(o.c)[off] = int8_t(q);
 }

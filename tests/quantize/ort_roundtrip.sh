@@ -30,6 +30,8 @@ for m in int8 int4; do
   for i in 0 1 2 3 4 5 6 7; do
     in=$src/models/fashion_mnist/samples/sample_$i.npy
     "$cli" run "$tmp/$m.onnx" --input "image=$in" -o "$tmp/p_${m}_$i" -q >/dev/null
+    # the float QDQ path (int8 kernels off): must agree with the int8 kernels within one step
+    [ "$m" = int8 ] && PETREL_NO_QDQ_FUSION=1 "$cli" run "$tmp/$m.onnx" --input "image=$in" -o "$tmp/f_${m}_$i" -q >/dev/null
     ort "$tmp/$m.onnx" "$tmp/o_${m}_$i" "image=$in"
   done
   /usr/bin/python3 - "$tmp" "$m" <<'PY' || fail=1
@@ -52,6 +54,9 @@ for i in range(8):
         worst = max(worst, d / step)
         if d > step * 1.0001:
             print(f"{m} sample {i}: max |petrel - ort| = {d} exceeds one quantization step {step}"); sys.exit(1)
+        f = np.load(f"{tmp}/f_{m}_{i}/logits.npy")
+        if np.abs(p - f).max() > step * 1.0001:
+            print(f"{m} sample {i}: int8 kernels vs float QDQ path differ by {np.abs(p - f).max()} > one step {step}"); sys.exit(1)
     else:
         r = np.linalg.norm(p - o) / np.linalg.norm(o)
         worst = max(worst, r)

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what is needed, builds, and runs the whole test suite: unit and per-op tests, the
 # ONNX backend conformance suite against its manifest, model tests against PyTorch's outputs,
-# malformed-model tests, and the model-loader, bundle-reader and calibration-data fuzzers (60 s
+# malformed-model tests, and the model-loader, bundle-reader, calibration-data and serving-input fuzzers (60 s
 # each under ASan+UBSan).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -24,6 +24,10 @@ if [ "${PETREL_SKIP_FUZZ:-0}" != 1 ]; then
   fi
   if ! bash tests/fuzz/run.sh 60 fuzz_quant_data 2>&1 | tail -n 25; then
     echo "the calibration-data fuzzer found a problem (reproducer in build/fuzz/findings-data/)"
+    exit 1
+  fi
+  if ! bash tests/fuzz/run.sh 60 fuzz_serve_input 2>&1 | tail -n 25; then
+    echo "the serving-input fuzzer found a problem (reproducer in build/fuzz/findings-serve/)"
     exit 1
   fi
 fi

@@ -6,6 +6,8 @@
 #   fuzz_bundle_reader bundle header, signature, manifest, extraction
 #                                                      corpus build/fuzz/corpus-bundle, findings build/fuzz/findings-bundle/
 #   fuzz_quant_data    quantization data readers       corpus build/fuzz/corpus-data, findings build/fuzz/findings-data/
+#   fuzz_serve_input   infer request/response JSON, calibration profiles, request paths
+#                                                      corpus build/fuzz/corpus-serve, findings build/fuzz/findings-serve/
 # Exits non-zero on any finding (crash, leak, sanitizer report, timeout, out-of-memory); the
 # reproducer is left in the findings folder.
 #
@@ -21,7 +23,8 @@ case "$TARGET" in
   fuzz_model_run) SUFFIX="-run" ;;
   fuzz_bundle_reader) SUFFIX="-bundle" ;;
   fuzz_quant_data) SUFFIX="-data" ;;
-  *) echo "unknown fuzz target '$TARGET' (fuzz_model_loader, fuzz_model_run, fuzz_bundle_reader or fuzz_quant_data)" >&2; exit 2 ;;
+  fuzz_serve_input) SUFFIX="-serve" ;;
+  *) echo "unknown fuzz target '$TARGET' (fuzz_model_loader, fuzz_model_run, fuzz_bundle_reader, fuzz_quant_data or fuzz_serve_input)" >&2; exit 2 ;;
 esac
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$ROOT"
@@ -52,6 +55,15 @@ elif [ "$TARGET" = fuzz_quant_data ]; then
   { printf '\x0bP6 1 1 255\n'; printf '\xff\x00\x00'; } > "$SEEDS/ppm"
   png=$(find /usr/share -name '*.png' -size -4k 2>/dev/null | head -n 3 || true)
   for f in $png; do { printf '\x04'; cat "$f"; } > "$SEEDS/png_$(basename "$f")"; done
+elif [ "$TARGET" = fuzz_serve_input ]; then
+  # One byte picks the parser (0 request, 1 response, 2 profile, 3 path), the text follows.
+  { printf '\x00'; printf '{"id":"a","inputs":[{"name":"image","datatype":"FP32","shape":[1,2],"data":[[0.5,-1e3]]}],"parameters":{"x":1}}'; } > "$SEEDS/request"
+  { printf '\x00'; printf '{"inputs":[{"name":"t","datatype":"INT8","shape":[3],"data":[1,-128,127]},{"name":"b","datatype":"BOOL","shape":[1],"data":[true]}]}'; } > "$SEEDS/request_types"
+  { printf '\x01'; printf '{"model_name":"m","model_version":"1","outputs":[{"name":"logits","datatype":"FP32","shape":[1,3],"data":[0.1,0.2,0.7]}]}'; } > "$SEEDS/response"
+  { printf '\x03'; printf '/v2/models/fashion/versions/1/infer'; } > "$SEEDS/path"
+  # A real profile: `petrel profile` of the Fashion-MNIST model over its 8 shipped samples.
+  { printf '\x02'; cat tests/fuzz/seed_profile.json; } > "$SEEDS/profile"
+  { printf '\x02'; printf '{"format":"petrel-calibration-profile","version":1,"samples":8,"outputs":[],"inputs":[]}'; } > "$SEEDS/profile_min"
 else
 cp models/fashion_mnist/fashion_cnn.onnx "$SEEDS/fashion_cnn.onnx"
 for f in tests/malformed/*.onnx; do

@@ -47,14 +47,19 @@ class Store::Lock {
 
 namespace {
 
+// Reads a file of at most `max` bytes, allocating its size, not its bound (a serving process
+// reads state.json every 200 ms). Files here are only replaced by rename, so an open file's
+// size does not change while it is read; a short read is still reported.
 Result<std::string> read_small_file(const std::string& path, size_t max) {
-  std::ifstream f(path, std::ios::binary);
+  std::ifstream f(path, std::ios::binary | std::ios::ate);
   if (!f) return not_found("cannot open " + path);
-  std::string s;
-  s.resize(max + 1);
-  f.read(s.data(), std::streamsize(s.size()));
-  s.resize(size_t(f.gcount()));
-  if (s.size() > max) return out_of_range(path + " is larger than " + std::to_string(max) + " bytes");
+  const std::streamoff size = f.tellg();
+  if (size < 0) return io_error("cannot read " + path);
+  if (uint64_t(size) > max) return out_of_range(path + " is larger than " + std::to_string(max) + " bytes");
+  std::string s(size_t(size), '\0');
+  f.seekg(0);
+  f.read(s.data(), std::streamsize(size));
+  if (f.gcount() != size) return io_error(path + ": short read");
   return s;
 }
 

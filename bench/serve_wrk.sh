@@ -94,7 +94,7 @@ fi
 if [ "$hybrid" = 1 ]; then
   ( sleep "$((duration / 2))"; kill -KILL "$cloud_pid" ) &
 fi
-wrk -t2 -c"$conns" -d"${duration}s" --latency -s "$work/post.lua" "$url/v2/models/fashion/infer" >"$work/wrk" 2>&1
+wrk -t2 -c"$conns" -d"${duration}s" --timeout 10s --latency -s "$work/post.lua" "$url/v2/models/fashion/infer" >"$work/wrk" 2>&1
 [ "$swap" = 1 ] && { kill "$swap_pid" 2>/dev/null || true; wait "$swap_pid" 2>/dev/null || true; }
 kill "$rss_pid" 2>/dev/null || true
 [ -f "$work/swaps" ] && swaps=$(wc -l <"$work/swaps")
@@ -110,10 +110,11 @@ rssend=$(awk -v d="$duration" '$1 <= d {v = $2} END {print v}' "$work/rss")
 echo
 echo "petrel serve, Fashion-MNIST, wrk -t2 -c$conns -d${duration}s$([ "$swap" = 1 ] && echo ", hot swap every 10 s ($swaps swaps)")$([ "$hybrid" = 1 ] && echo ", hybrid: every request offloaded, cloud SIGKILLed at $((duration / 2)) s (cloud timeout 200 ms, deadline 400 ms)")"
 echo "throughput: $rps req/s   p50: $p50   p99: $p99   non-2xx: $non2xx   ${sockerr:-socket errors: 0}"
+echo "max latency: $(awk '/Latency/ && !/Distribution/ {print $4; exit}' "$work/wrk")   (wrk --timeout 10 s, the server's --timeout-ms)"
 echo "RSS: ${rss10:-?} KiB at 10 s, ${rssend:-?} KiB at ${duration} s"
 grep -h "now serving\|keeping" "$work/err" | tail -3 || true
 if [ "$hybrid" = 1 ]; then
   m=$(curl -s "$url/metrics")
   echo "sources: $(echo "$m" | awk -F'[{}]' '/^petrel_inference_duration_seconds_count/ {match($2, /source="[a-z_]+"/); gsub(/ /, "", $3); printf "%s=%s ", substr($2, RSTART + 8, RLENGTH - 9), $3}')"
-  echo "breaker opened: $(echo "$m" | awk '/^petrel_router_circuit_opened_total/ {print $2}') times; max latency: $(awk '/Latency/ && !/Distribution/ {print $4; exit}' "$work/wrk")"
+  echo "breaker opened: $(echo "$m" | awk '/^petrel_router_circuit_opened_total/ {print $2}') times"
 fi

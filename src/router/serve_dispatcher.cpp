@@ -19,9 +19,10 @@ Result<std::shared_ptr<RouterDispatcher>> RouterDispatcher::create(
 }
 
 void RouterDispatcher::use_profile_of(Entry& e, const serve::ModelHost& host) {
-  const std::string key = host.path() + "@" + host.version();
-  if (e.version_key == key) return;
-  e.version_key = key;
+  // Per request: compared in place, no string built.
+  if (e.path == host.path() && e.version == host.version()) return;
+  e.path = host.path();
+  e.version = host.version();
   if (auto it = profiles_.find(host.name()); it != profiles_.end()) {
     e.router->set_profile(&it->second);
     return;

@@ -42,9 +42,9 @@ class RouterDispatcher : public serve::Dispatcher {
 
  private:
   struct Entry {
-    std::mutex mu;                  // guards version_key and profile changes
+    std::mutex mu;                  // guards path/version and profile changes
     std::unique_ptr<HybridRouter> router;
-    std::string version_key;        // path + version of the host whose profile the router has
+    std::string path, version;      // the host whose profile the router has
   };
   RouterDispatcher(RouterConfig base, std::map<std::string, telemetry::CalibrationProfile> profiles)
       : base_(std::move(base)), profiles_(std::move(profiles)) {}

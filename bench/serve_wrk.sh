@@ -94,6 +94,10 @@ fi
 if [ "$hybrid" = 1 ]; then
   ( sleep "$((duration / 2))"; kill -KILL "$cloud_pid" ) &
 fi
+# The kernel's count of listen-queue overflows (system-wide): a client whose SYN or handshake ACK
+# is dropped waits for TCP retransmissions (1 s, 3 s, ...), which shows up as a multi-second answer.
+overflows() { awk '/^TcpExt:/ { if (!h) { for (i = 1; i <= NF; i++) n[$i] = i; h = 1 } else print $n["ListenOverflows"] }' /proc/net/netstat; }
+overflows_before=$(overflows)
 wrk -t2 -c"$conns" -d"${duration}s" --timeout 10s --latency -s "$work/post.lua" "$url/v2/models/fashion/infer" >"$work/wrk" 2>&1
 [ "$swap" = 1 ] && { kill "$swap_pid" 2>/dev/null || true; wait "$swap_pid" 2>/dev/null || true; }
 kill "$rss_pid" 2>/dev/null || true
@@ -111,6 +115,7 @@ echo
 echo "petrel serve, Fashion-MNIST, wrk -t2 -c$conns -d${duration}s$([ "$swap" = 1 ] && echo ", hot swap every 10 s ($swaps swaps)")$([ "$hybrid" = 1 ] && echo ", hybrid: every request offloaded, cloud SIGKILLed at $((duration / 2)) s (cloud timeout 200 ms, deadline 400 ms)")"
 echo "throughput: $rps req/s   p50: $p50   p99: $p99   non-2xx: $non2xx   ${sockerr:-socket errors: 0}"
 echo "max latency: $(awk '/Latency/ && !/Distribution/ {print $4; exit}' "$work/wrk")   (wrk --timeout 10 s, the server's --timeout-ms)"
+echo "listen queue overflows during the run (system-wide): $(($(overflows) - overflows_before))"
 echo "RSS: ${rss10:-?} KiB at 10 s, ${rssend:-?} KiB at ${duration} s"
 grep -h "now serving\|keeping" "$work/err" | tail -3 || true
 if [ "$hybrid" = 1 ]; then

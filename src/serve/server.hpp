@@ -45,6 +45,9 @@ struct ServerOptions {
 
 class Server {
  public:
+  // Pending connections the kernel holds before they are accepted (capped by somaxconn).
+  static constexpr int kListenBacklog = 1024;
+
   Server(ServerOptions options, ModelTable& models, Metrics& metrics);
   ~Server();
 

@@ -3,7 +3,14 @@
 #include <gtest/gtest.h>
 #include <httplib.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <future>
+#include <vector>
 #include <thread>
 
 #include "serve/server.hpp"
@@ -167,4 +174,73 @@ TEST(Server, StopRacingServeStops) {
     ASSERT_EQ(done.wait_for(std::chrono::seconds(5)), std::future_status::ready) << "iteration " << i;
     EXPECT_TRUE(done.get());
   }
+}
+
+namespace {
+// Starts `n` non-blocking connects to 127.0.0.1:port and returns how many of them the kernel
+// completed within `wait_ms` (nothing accepts them: only the listen queue holds them).
+int connects_completed(int port, int n, int wait_ms) {
+  std::vector<int> fds;
+  for (int i = 0; i < n; ++i) {
+    int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    if (fd < 0) break;
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(uint16_t(port));
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    (void)::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
+    fds.push_back(fd);
+  }
+  const auto end = std::chrono::steady_clock::now() + std::chrono::milliseconds(wait_ms);
+  int done = 0;
+  std::vector<bool> finished(fds.size(), false);
+  while (std::chrono::steady_clock::now() < end && done < int(fds.size())) {
+    for (size_t i = 0; i < fds.size(); ++i) {
+      if (finished[i]) continue;
+      pollfd p{fds[i], POLLOUT, 0};
+      int err = 0;
+      socklen_t len = sizeof err;
+      if (::poll(&p, 1, 0) == 1 && ::getsockopt(fds[i], SOL_SOCKET, SO_ERROR, &err, &len) == 0 && err == 0) {
+        finished[i] = true;
+        ++done;
+      }
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  for (int fd : fds) ::close(fd);
+  return done;
+}
+}  // namespace
+
+// A burst of new connections must fit in the listen queue. httplib listens with a backlog of 5:
+// the kernel then drops SYNs (and handshake ACKs) beyond it, and those clients wait for TCP's
+// 1 s, 3 s, 7 s ... retransmissions — a request answered after seconds, or not within 30 s,
+// by an idle server. Nothing accepts here, so only the queue's length decides.
+TEST(Server, ListenQueueHoldsABurstOfConnections) {
+  ModelTable models;
+  Metrics metrics;
+  ServerOptions so;
+  so.port = 0;
+  so.threads = 1;
+  Server server(std::move(so), models, metrics);
+  auto port = server.bind();
+  ASSERT_TRUE(port);
+  EXPECT_EQ(connects_completed(*port, 128, 500), 128);
+}
+
+// Two servers on one port would silently split the traffic (SO_REUSEPORT, httplib's default):
+// the second one must fail to bind instead.
+TEST(Server, SecondServerOnTheSamePortFailsToBind) {
+  ModelTable models;
+  Metrics metrics;
+  ServerOptions so;
+  so.port = 0;
+  Server first(so, models, metrics);
+  auto port = first.bind();
+  ASSERT_TRUE(port);
+  so.port = *port;
+  Server second(so, models, metrics);
+  auto again = second.bind();
+  ASSERT_FALSE(again);
+  EXPECT_NE(again.status().message().find("in use"), std::string::npos) << again.status().to_string();
 }

@@ -3,6 +3,7 @@
 
 #include <set>
 
+#include "serve/oip_numbers.hpp"
 #include "serve/oip_tensor.hpp"
 
 namespace petrel::serve::oip {
@@ -44,17 +45,40 @@ namespace {
 
 constexpr auto kReplace = json::error_handler_t::replace;
 
-// Size and depth checks, then a non-throwing parse; the top level must be an object.
-Result<json> parse_object(std::string_view body, const Limits& limits, const char* what) {
+// A parsed message: the JSON, and the "data" numbers the scanner lifted out of it per tensor.
+struct Message {
+  json j;
+  std::vector<detail::DataText> data;
+};
+
+// Size and depth checks, then a non-throwing parse; the top level must be an object. With
+// `tensors_key`, the numbers of `tensors_key[i].data` are lifted (oip_numbers.hpp) unless
+// `lift` is off (tests compare both paths).
+Result<Message> parse_object(std::string_view body, const Limits& limits, const char* what,
+                             std::string_view tensors_key = {}, bool lift = false) {
   if (body.size() > limits.max_body_bytes)
     return out_of_range(std::string(what) + ": body of " + std::to_string(body.size()) + " bytes exceeds the limit of " +
                         std::to_string(limits.max_body_bytes));
-  if (json_depth(body, limits.max_depth) > limits.max_depth)
+  Message m;
+  std::string_view text = body;
+  detail::ScannedMessage scanned;
+  int depth = 0;
+  if (lift && !tensors_key.empty()) {
+    scanned = detail::scan_message(body, tensors_key, limits.max_depth);
+    depth = scanned.depth;
+    if (scanned.lifted) {
+      text = scanned.rewritten;
+      m.data = std::move(scanned.data);
+    }
+  } else {
+    depth = json_depth(body, limits.max_depth);
+  }
+  if (depth > limits.max_depth)
     return invalid_argument(std::string(what) + ": JSON nesting deeper than " + std::to_string(limits.max_depth));
-  json j = json::parse(body.begin(), body.end(), nullptr, /*allow_exceptions=*/false);
-  if (j.is_discarded()) return invalid_argument(std::string(what) + ": body is not valid JSON");
-  if (!j.is_object()) return invalid_argument(std::string(what) + ": body must be a JSON object");
-  return j;
+  m.j = json::parse(text.begin(), text.end(), nullptr, /*allow_exceptions=*/false);
+  if (m.j.is_discarded()) return invalid_argument(std::string(what) + ": body is not valid JSON");
+  if (!m.j.is_object()) return invalid_argument(std::string(what) + ": body must be a JSON object");
+  return m;
 }
 
 Status optional_string(const json& j, const char* key, size_t max_len, std::string& out) {
@@ -76,7 +100,8 @@ Status optional_parameters(const json& j, json& out) {
 }
 
 // Parses the array `key` of tensors; names must be unique.
-Status parse_tensors(const json& j, const char* key, const Limits& limits, std::vector<Tensor>& out) {
+Status parse_tensors(const json& j, const char* key, const Limits& limits, std::vector<Tensor>& out,
+                     const std::vector<detail::DataText>& lifted) {
   auto it = j.find(key);
   if (it == j.end() || !it->is_array()) return invalid_argument(std::string("\"") + key + "\" (array) is required");
   if (it->size() > limits.max_tensors)
@@ -85,7 +110,8 @@ Status parse_tensors(const json& j, const char* key, const Limits& limits, std::
   int64_t total = 0;
   std::set<std::string> seen;
   for (size_t i = 0; i < it->size(); ++i) {
-    PETREL_ASSIGN_OR_RETURN(Tensor t, detail::parse_tensor((*it)[i], limits, std::string(key) + "[" + std::to_string(i) + "]", total));
+    PETREL_ASSIGN_OR_RETURN(Tensor t, detail::parse_tensor((*it)[i], limits, std::string(key) + "[" + std::to_string(i) + "]",
+                                                           total, i < lifted.size() ? &lifted[i] : nullptr));
     if (!seen.insert(t.name).second)
       return invalid_argument(std::string(key) + "[" + std::to_string(i) + "]: duplicate tensor name");
     out.push_back(std::move(t));
@@ -95,12 +121,15 @@ Status parse_tensors(const json& j, const char* key, const Limits& limits, std::
 
 }  // namespace
 
-Result<InferRequest> parse_infer_request(std::string_view body, const Limits& limits) {
-  PETREL_ASSIGN_OR_RETURN(json j, parse_object(body, limits, "infer request"));
+namespace detail {
+
+Result<InferRequest> parse_infer_request(std::string_view body, const Limits& limits, bool lift_numbers) {
+  PETREL_ASSIGN_OR_RETURN(Message m, parse_object(body, limits, "infer request", "inputs", lift_numbers));
+  const json& j = m.j;
   InferRequest r;
   PETREL_RETURN_IF_ERROR(optional_string(j, "id", limits.max_name_length, r.id));
   PETREL_RETURN_IF_ERROR(optional_parameters(j, r.parameters));
-  PETREL_RETURN_IF_ERROR(parse_tensors(j, "inputs", limits, r.inputs));
+  PETREL_RETURN_IF_ERROR(parse_tensors(j, "inputs", limits, r.inputs, m.data));
   if (r.inputs.empty()) return invalid_argument("\"inputs\" must not be empty");
   auto outs = j.find("outputs");
   if (outs != j.end() && !outs->is_null()) {
@@ -122,8 +151,9 @@ Result<InferRequest> parse_infer_request(std::string_view body, const Limits& li
   return r;
 }
 
-Result<InferResponse> parse_infer_response(std::string_view body, const Limits& limits) {
-  PETREL_ASSIGN_OR_RETURN(json j, parse_object(body, limits, "infer response"));
+Result<InferResponse> parse_infer_response(std::string_view body, const Limits& limits, bool lift_numbers) {
+  PETREL_ASSIGN_OR_RETURN(Message m, parse_object(body, limits, "infer response", "outputs", lift_numbers));
+  const json& j = m.j;
   InferResponse r;
   auto mn = j.find("model_name");
   if (mn == j.end() || !mn->is_string()) return invalid_argument("infer response: \"model_name\" (string) is required");
@@ -131,9 +161,19 @@ Result<InferResponse> parse_infer_response(std::string_view body, const Limits& 
   PETREL_RETURN_IF_ERROR(optional_string(j, "model_version", limits.max_name_length, r.model_version));
   PETREL_RETURN_IF_ERROR(optional_string(j, "id", limits.max_name_length, r.id));
   PETREL_RETURN_IF_ERROR(optional_parameters(j, r.parameters));
-  PETREL_RETURN_IF_ERROR(parse_tensors(j, "outputs", limits, r.outputs).with_context("infer response"));
+  PETREL_RETURN_IF_ERROR(parse_tensors(j, "outputs", limits, r.outputs, m.data).with_context("infer response"));
   if (r.outputs.empty()) return invalid_argument("infer response: \"outputs\" is empty");
   return r;
+}
+
+}  // namespace detail
+
+Result<InferRequest> parse_infer_request(std::string_view body, const Limits& limits) {
+  return detail::parse_infer_request(body, limits, /*lift_numbers=*/true);
+}
+
+Result<InferResponse> parse_infer_response(std::string_view body, const Limits& limits) {
+  return detail::parse_infer_response(body, limits, /*lift_numbers=*/true);
 }
 
 std::string serialize_infer_request(const InferRequest& request) {

@@ -71,6 +71,13 @@ int json_depth(std::string_view text, int max_depth);
 Result<InferRequest> parse_infer_request(std::string_view body, const Limits& limits);
 std::string serialize_infer_request(const InferRequest& request);
 Result<InferResponse> parse_infer_response(std::string_view body, const Limits& limits);
+
+namespace detail {
+// The same, with the numbers of each tensor's "data" read by the fast path (lift_numbers, the
+// default above) or by the JSON parser; tests and the fuzzer check that both agree.
+Result<InferRequest> parse_infer_request(std::string_view body, const Limits& limits, bool lift_numbers);
+Result<InferResponse> parse_infer_response(std::string_view body, const Limits& limits, bool lift_numbers);
+}  // namespace detail
 std::string serialize_infer_response(const InferResponse& response);
 
 // Names accepted for models and tensors in URLs: [A-Za-z0-9._-], not starting with '.', at most

@@ -59,6 +59,27 @@ bool to_integer(const json& v, T& out) {
   return false;
 }
 
+bool store_float(double d, DataType t, uint8_t* dst) {
+  if (!std::isfinite(d)) return false;
+  if (t == DataType::kDouble) {
+    std::memcpy(dst, &d, 8);
+    return true;
+  }
+  // A value is refused only when it would round to infinity: below the largest finite value
+  // plus half a step it rounds to that value. "3.4028235e38", the shortest text of FLT_MAX
+  // that clients print, is slightly above FLT_MAX itself.
+  if (t == DataType::kFloat) {
+    if (std::fabs(d) >= 0x1.ffffffp+127) return false;  // FLT_MAX + half an ulp
+    float f = float(d);
+    std::memcpy(dst, &f, 4);
+    return true;
+  }
+  if (std::fabs(d) >= 65520.0) return false;  // 65504 (the largest finite half) + half a step
+  uint16_t h = Float16::from_float(float(d));
+  std::memcpy(dst, &h, 2);
+  return true;
+}
+
 template <typename T>
 bool store_int(const json& v, uint8_t* dst) {
   T x{};
@@ -86,24 +107,50 @@ bool store_element(const json& v, DataType t, uint8_t* dst) {
     case DataType::kInt16: return store_int<int16_t>(v, dst);
     case DataType::kInt32: return store_int<int32_t>(v, dst);
     case DataType::kInt64: return store_int<int64_t>(v, dst);
-    case DataType::kFloat: case DataType::kFloat16: case DataType::kDouble: {
-      if (!v.is_number()) return false;
-      double d = v.get<double>();
-      if (!std::isfinite(d)) return false;
-      if (t == DataType::kDouble) { std::memcpy(dst, &d, 8); return true; }
-      if (t == DataType::kFloat) {
-        if (std::fabs(d) > double(std::numeric_limits<float>::max())) return false;
-        float f = float(d);
-        std::memcpy(dst, &f, 4);
-        return true;
-      }
-      if (std::fabs(d) > 65504.0) return false;  // largest finite half
-      uint16_t h = Float16::from_float(float(d));
-      std::memcpy(dst, &h, 2);
-      return true;
-    }
+    case DataType::kFloat: case DataType::kFloat16: case DataType::kDouble:
+      return v.is_number() && store_float(v.get<double>(), t, dst);
     default: return false;
   }
+}
+
+bool is_float_type(DataType t) { return t == DataType::kFloat || t == DataType::kFloat16 || t == DataType::kDouble; }
+
+// The numbers of a lifted "data" array (oip_numbers.hpp), converted from the text with the same
+// values nlohmann would give: correctly rounded decimals (from_chars, and strtod for the
+// out-of-range cases it leaves alone: overflow to infinity, underflow to zero or a subnormal),
+// and integer literals read as integers first, so "-0" is +0.
+Status convert_lifted(const detail::DataText& data, DataType t, size_t elem, int64_t expected, uint8_t* dst,
+                      int64_t& count, const std::string& where) {
+  const char* p = data.text.data();
+  const char* const end = p + data.text.size();
+  while (p < end) {
+    const char c = *p;
+    if (c == '[' || c == ']' || c == ',' || c == ' ' || c == '\t' || c == '\n' || c == '\r') {
+      ++p;
+      continue;
+    }
+    double d = 0;
+    auto r = std::from_chars(p, end, d);
+    const char* q = r.ptr;
+    if (r.ec == std::errc::result_out_of_range) {
+      // The token ends where the JSON number grammar says (checked by the scanner).
+      q = p;
+      while (q < end && *q != ',' && *q != ']' && *q != ' ' && *q != '\t' && *q != '\n' && *q != '\r') ++q;
+      d = std::strtod(std::string(p, q).c_str(), nullptr);
+    } else if (r.ec != std::errc()) {
+      return internal_error(where + ": data[" + std::to_string(count) + "]: the number scanner and reader disagree");
+    }
+    if (d == 0 && std::string_view(p, size_t(q - p)).find_first_of(".eE") == std::string_view::npos) d = 0.0;
+    if (count >= expected)
+      return invalid_argument(where + ": data has more elements than the shape's " + std::to_string(expected));
+    if (!store_float(d, t, dst + size_t(count) * elem))
+      return invalid_argument(where + ": data[" + std::to_string(count) + "] = " +
+                              std::string(p, size_t(std::min<ptrdiff_t>(q - p, 64))) + " is not a valid " +
+                              std::string(datatype_name(t)) + " value");
+    ++count;
+    p = q;
+  }
+  return Status::ok();
 }
 
 // Flattens nested arrays (row-major) into dst, stopping at `expected` elements. Recursion is
@@ -179,7 +226,8 @@ Result<Tensor> make_tensor(std::string name, DataType dtype, std::vector<int64_t
 
 namespace detail {
 
-Result<Tensor> parse_tensor(const json& j, const Limits& limits, const std::string& where, int64_t& total) {
+Result<Tensor> parse_tensor(const json& j, const Limits& limits, const std::string& where, int64_t& total,
+                            const DataText* lifted) {
   if (!j.is_object()) return invalid_argument(where + ": must be an object");
   Tensor t;
   auto name = j.find("name");
@@ -229,7 +277,19 @@ Result<Tensor> parse_tensor(const json& j, const Limits& limits, const std::stri
   size_t elem = dtype_size(t.dtype);
   t.bytes.resize(size_t(n) * elem);
   int64_t count = 0;
-  PETREL_RETURN_IF_ERROR(flatten(*data, t.dtype, elem, n, t.bytes.data(), count, label));
+  if (lifted && !lifted->text.empty() && data->is_array() && data->empty()) {
+    // The scanner took this array out of the text the parser saw (oip_numbers.hpp).
+    if (is_float_type(t.dtype)) {
+      PETREL_RETURN_IF_ERROR(convert_lifted(*lifted, t.dtype, elem, n, t.bytes.data(), count, label));
+    } else {  // integers and booleans keep the JSON path's exact rules
+      json values = json::parse(lifted->text.begin(), lifted->text.end(), nullptr, /*allow_exceptions=*/false);
+      // A number the JSON parser cannot hold (1e400) makes the whole body invalid on its path.
+      if (values.is_discarded()) return invalid_argument(label + ": data is not valid JSON (a number out of range)");
+      PETREL_RETURN_IF_ERROR(flatten(values, t.dtype, elem, n, t.bytes.data(), count, label));
+    }
+  } else {
+    PETREL_RETURN_IF_ERROR(flatten(*data, t.dtype, elem, n, t.bytes.data(), count, label));
+  }
   if (count != n)
     return invalid_argument(label + ": shape has " + std::to_string(n) + " elements but data has " +
                             std::to_string(count));

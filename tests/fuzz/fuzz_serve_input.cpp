@@ -5,7 +5,8 @@
 //   2  a calibration profile (JSON carried in bundles, read at every hot swap),
 //   3  a request path (the server's hand-written router).
 // Every input must end in a value or a Status. A request that parses must serialize and parse
-// again to the same tensors (the router forwards requests it parsed).
+// again to the same tensors (the router forwards requests it parsed), and the fast path for
+// "data" numbers (serve/oip_numbers.hpp) must agree with the JSON parser's path.
 // Build and run: tests/fuzz/run.sh SECONDS fuzz_serve_input
 #include <cstddef>
 #include <cstdint>
@@ -26,6 +27,16 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   switch (data[0] % 4) {
     case 0: {
       auto r = serve::oip::parse_infer_request(body, limits);
+      // The fast path for "data" numbers must give what the JSON parser's path gives.
+      auto slow = serve::oip::detail::parse_infer_request(body, limits, /*lift_numbers=*/false);
+      if (bool(r) != bool(slow)) abort();
+      if (r) {
+        if (slow->inputs.size() != r->inputs.size()) abort();
+        for (size_t i = 0; i < r->inputs.size(); ++i)
+          if (slow->inputs[i].bytes != r->inputs[i].bytes || slow->inputs[i].shape != r->inputs[i].shape) abort();
+      } else if (r.status().code() != slow.status().code()) {
+        abort();
+      }
       if (r) {
         auto again = serve::oip::parse_infer_request(serve::oip::serialize_infer_request(*r), limits);
         if (!again || again->inputs.size() != r->inputs.size()) abort();
@@ -38,7 +49,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     }
     case 1: {
       auto r = serve::oip::parse_infer_response(body, limits);
-      if (r) (void)serve::oip::serialize_infer_response(*r);
+      auto slow = serve::oip::detail::parse_infer_response(body, limits, /*lift_numbers=*/false);
+      if (bool(r) != bool(slow)) abort();
+      if (r) {
+        if (slow->outputs.size() != r->outputs.size()) abort();
+        for (size_t i = 0; i < r->outputs.size(); ++i)
+          if (slow->outputs[i].bytes != r->outputs[i].bytes) abort();
+        (void)serve::oip::serialize_infer_response(*r);
+      }
       break;
     }
     case 2: {

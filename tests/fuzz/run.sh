@@ -59,6 +59,7 @@ elif [ "$TARGET" = fuzz_serve_input ]; then
   # One byte picks the parser (0 request, 1 response, 2 profile, 3 path), the text follows.
   { printf '\x00'; printf '{"id":"a","inputs":[{"name":"image","datatype":"FP32","shape":[1,2],"data":[[0.5,-1e3]]}],"parameters":{"x":1}}'; } > "$SEEDS/request"
   { printf '\x00'; printf '{"inputs":[{"name":"t","datatype":"INT8","shape":[3],"data":[1,-128,127]},{"name":"b","datatype":"BOOL","shape":[1],"data":[true]}]}'; } > "$SEEDS/request_types"
+  { printf '\x00'; printf '{"inputs":[{"name":"x","datatype":"FP16","shape":[2,2],"d\\u0061ta":[1],"data":[[-0,65519],[1e-400, 3.4028235e38]]}],"inputs":[]}'; } > "$SEEDS/request_edges"
   { printf '\x01'; printf '{"model_name":"m","model_version":"1","outputs":[{"name":"logits","datatype":"FP32","shape":[1,3],"data":[0.1,0.2,0.7]}]}'; } > "$SEEDS/response"
   { printf '\x03'; printf '/v2/models/fashion/versions/1/infer'; } > "$SEEDS/path"
   # A real profile: `petrel profile` of the Fashion-MNIST model over its 8 shipped samples.

@@ -140,6 +140,14 @@ TEST(QdqFusion, ConvShapes) {
   conv_case({1, 4, 4, 9, 37, 3, 1, 1, 1, 4, "Clip"});              // depthwise, rows wide enough for SIMD
   conv_case({1, 4, 4, 9, 40, 3, 2, 1, 1, 4, "Relu"});              // depthwise stride 2, SIMD + edges
   conv_case({1, 3, 3, 8, 41, 5, 2, 2, 1, 3});
+  // im2col on the AVX-512 masked rows (strides 1 and 2): rows over 64 bytes, dilation, windows wider
+  // than the input, s8
+  conv_case({1, 4, 8, 5, 70, 3, 1, 1, 2, 1, "Relu"});
+  conv_case({1, 3, 6, 6, 130, 5, 1, 2, 1, 1});
+  conv_case({1, 2, 4, 3, 3, 5, 1, 2, 1, 1, "Clip"});
+  conv_case({1, 5, 7, 9, 66, 3, 1, 1, 1, 1, "Relu", DataType::kInt8});
+  conv_case({1, 3, 5, 7, 150, 3, 2, 1, 1, 1, "Relu"});  // stride 2 over several 32-column blocks
+  conv_case({1, 2, 5, 9, 71, 7, 2, 3, 1, 1});           // resnet's stem shape: 7x7 stride 2 pad 3
 }
 
 // Depthwise convs on the AVX-512 kernel (src/kernels/x86/qdepthwise*, strides 1 and 2) and on

@@ -27,6 +27,7 @@
 #include "kernels/x86/kernels.hpp"
 #include "kernels/x86/qadd.hpp"
 #include "kernels/x86/qdepthwise.hpp"
+#include "kernels/x86/qim2col.hpp"
 #include "kernels/x86/qgemm.hpp"
 
 namespace petrel::x86 {
@@ -334,6 +335,10 @@ class QConvKernel final : public FastPathKernel {
     const int64_t dh = win_.dilation[0], dw = win_.dilation[1], ph = win_.pad_begin[0], pw = win_.pad_begin[1];
     const uint8_t pad = sgn ? uint8_t(int8_t(zp)) : uint8_t(zp);
     uint8_t* col = col_.data();
+    if ((sw == 1 || sw == 2) && qgemm_isa(active_isa()) == Isa::kAvx512) {  // (avx512bw: the byte masks)
+      qim2col_avx512({C, H, W, OH, OW, KH, KW, sh, sw, dh, dw, ph, pw, pad}, x, col);
+      return;
+    }
     for (int64_t c = 0; c < C; ++c)
       for (int64_t i = 0; i < KH; ++i)
         for (int64_t j = 0; j < KW; ++j) {

@@ -4,6 +4,7 @@
 // Tolerance: |got - ref| <= 1e-5 sqrt(K) (|ref| + mean |ref|).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <memory>
 #include <string>
@@ -497,6 +498,64 @@ TEST(X86VectorMath, ActivationsMatchTheFormulasInDouble) {
       }
     }
   }
+}
+
+// ---- QuantizeLinear (f32 -> u8/s8, one scale) -------------------------------------------
+
+Tensor f_scalar(float v) {
+  Tensor t = Tensor::allocate(DataType::kFloat, {}).value();
+  t.as<float>()[0] = v;
+  return t;
+}
+Tensor zp_scalar(DataType dt, int v) {
+  Tensor t = Tensor::allocate(dt, {}).value();
+  if (dt == DataType::kUInt8) t.as<uint8_t>()[0] = uint8_t(v);
+  else t.as<int8_t>()[0] = int8_t(v);
+  return t;
+}
+
+// Bit-exact against the reference at every level: ties (x/s exactly k + 0.5 round to even),
+// saturation on both sides, NaN (0), infinities, and lengths around the 16-lane vector.
+TEST(X86QuantizeLinear, MatchesTheReferenceByteForByte) {
+  IsaGuard guard;
+  const Node n = make_node("", "QuantizeLinear", 3, {});
+  for (DataType dt : {DataType::kUInt8, DataType::kInt8})
+    for (int64_t len : {1, 15, 16, 17, 100, 1000}) {
+      Tensor x = random_tensor({len}, uint64_t(len), 3.0f);
+      const float s = 0.0125f;  // a power-of-two multiple: k + 0.5 steps are exact ties
+      float* p = x.as<float>();
+      for (int64_t i = 0; i < len; i += 7) p[i] = s * (float(i % 9) - 4.5f);
+      if (len > 5) p[1] = NAN, p[2] = INFINITY, p[3] = -INFINITY, p[4] = 1e30f, p[5] = -1e30f;
+      const std::vector<Tensor> in = {x, f_scalar(s), zp_scalar(dt, dt == DataType::kUInt8 ? 131 : -7)};
+      Harness rh;
+      auto rk = ref_kernel(n);
+      ASSERT_TRUE(rh.run(*rk, n, in, {false, true, true}, nullptr).is_ok());
+      for (Isa isa : levels()) {
+        ASSERT_TRUE(x86::set_isa(isa));
+        Harness xh;
+        auto xk = x86_kernel(n);
+        ASSERT_TRUE(xh.run(*xk, n, in, {false, true, true}, nullptr).is_ok());
+        EXPECT_TRUE(x86::uses_fast_path(*xk));
+        const Tensor& w = rh.out[0].tensor;
+        const Tensor& g = xh.out[0].tensor;
+        ASSERT_EQ(w.dtype, g.dtype);
+        ASSERT_EQ(w.shape, g.shape);
+        for (int64_t i = 0; i < len; ++i)
+          ASSERT_EQ(w.as<uint8_t>()[i], g.as<uint8_t>()[i]) << x86::isa_name(isa) << " len " << len << " i " << i << " x " << p[i];
+      }
+    }
+}
+
+TEST(X86QuantizeLinear, PerAxisGoesToTheReference) {
+  const Node n = make_node("", "QuantizeLinear", 3, {ai("axis", 1)});
+  Tensor s = Tensor::allocate(DataType::kFloat, {3}).value();
+  Tensor z = Tensor::allocate(DataType::kUInt8, {3}).value();
+  for (int i = 0; i < 3; ++i) s.as<float>()[i] = 0.01f * float(i + 1), z.as<uint8_t>()[i] = uint8_t(100 + i);
+  Harness xh;
+  auto xk = x86_kernel(n);
+  ASSERT_TRUE(xh.run(*xk, n, {random_tensor({2, 3, 4}, 5), s, z}, {false, true, true}, nullptr).is_ok());
+  EXPECT_FALSE(x86::uses_fast_path(*xk));
+  EXPECT_EQ(xh.out[0].tensor.as<uint8_t>()[4], uint8_t(std::clamp(std::nearbyint(random_tensor({2, 3, 4}, 5).as<float>()[4] / 0.02f) + 101.f, 0.f, 255.f)));
 }
 
 TEST(X86Isa, OverrideNamesAndLevels) {

@@ -102,7 +102,8 @@ struct ConvCase {
   bool quantized_out = true;
 };
 
-void conv_case(const ConvCase& c) {
+// Checks c against the float graph; returns the fused graph and its input.
+std::pair<Graph, Tensor> conv_case(const ConvCase& c) {
   QB q;
   q.act = c.type;
   const bool s8 = c.type == DataType::kInt8;
@@ -123,6 +124,7 @@ void conv_case(const ConvCase& c) {
   Graph h = check_fused(q.b.graph(), {ftensor({c.N, c.C, c.H, c.W}, ramp(n, 1.0f, 3))}, c.quantized_out ? sy : 1e-4, &st);
   EXPECT_EQ(st.count("qdq_fusion"), 1) << c.C << "x" << c.M;
   EXPECT_EQ(ops(h).count("petrel.QConv"), 1u);
+  return {h, ftensor({c.N, c.C, c.H, c.W}, ramp(n, 1.0f, 3))};
 }
 
 }  // namespace
@@ -138,6 +140,55 @@ TEST(QdqFusion, ConvShapes) {
   conv_case({1, 4, 4, 9, 37, 3, 1, 1, 1, 4, "Clip"});              // depthwise, rows wide enough for SIMD
   conv_case({1, 4, 4, 9, 40, 3, 2, 1, 1, 4, "Relu"});              // depthwise stride 2, SIMD + edges
   conv_case({1, 3, 3, 8, 41, 5, 2, 2, 1, 3});
+  // im2col on the AVX-512 masked rows (strides 1 and 2): rows over 64 bytes, dilation, windows wider
+  // than the input, s8
+  conv_case({1, 4, 8, 5, 70, 3, 1, 1, 2, 1, "Relu"});
+  conv_case({1, 3, 6, 6, 130, 5, 1, 2, 1, 1});
+  conv_case({1, 2, 4, 3, 3, 5, 1, 2, 1, 1, "Clip"});
+  conv_case({1, 5, 7, 9, 66, 3, 1, 1, 1, 1, "Relu", DataType::kInt8});
+  conv_case({1, 3, 5, 7, 150, 3, 2, 1, 1, 1, "Relu"});  // stride 2 over several 32-column blocks
+  conv_case({1, 2, 5, 9, 71, 7, 2, 3, 1, 1});           // resnet's stem shape: 7x7 stride 2 pad 3
+}
+
+// Depthwise convs on the AVX-512 kernel (src/kernels/x86/qdepthwise*, strides 1 and 2) and on
+// the scalar path (other strides, other levels): within one step of the float graph, and
+// byte-identical across levels (integer sums, the same multiply and rounding everywhere).
+TEST(QdqFusion, DepthwiseKernelsAgreeAtEveryLevel) {
+  std::vector<ConvCase> cases = {
+      {1, 32, 32, 112, 112, 3, 1, 1, 1, 32, "Clip"},  // mobilenet's first depthwise
+      {1, 24, 24, 56, 56, 3, 2, 1, 1, 24, "Clip"},    // stride 2, 4 blocks per row
+      {2, 16, 16, 14, 14, 3, 1, 1, 1, 16, "Relu"},    // batch 2, rows under one block
+      {1, 8, 8, 7, 7, 3, 2, 1, 1, 8},                 // 7 -> 4
+      {1, 5, 5, 17, 33, 5, 1, 2, 1, 5, "Relu"},       // 5x5 (the generic tap loop)
+      {1, 6, 6, 20, 37, 3, 2, 2, 2, 6},               // dilation 2
+      {1, 4, 4, 9, 18, 3, 2, 0, 1, 4, "Clip"},        // no padding
+      {1, 3, 3, 12, 40, 3, 3, 1, 1, 3, "Relu"},       // stride 3: the scalar path
+  };
+  ConvCase s8{1, 12, 12, 19, 23, 3, 1, 1, 1, 12, "Relu"};
+  s8.type = DataType::kInt8;
+  cases.push_back(s8);
+  ConvCase f32{1, 9, 9, 15, 21, 3, 2, 1, 1, 9};
+  f32.quantized_out = false;
+  cases.push_back(f32);
+  for (const ConvCase& c : cases) {
+    auto [h, x] = conv_case(c);
+    std::vector<Tensor> first;
+    for (x86::Isa isa : levels()) {
+      x86::set_isa(isa);
+      std::vector<Tensor> got = run_graph(h, {x});
+      if (first.empty()) {
+        first = std::move(got);
+        continue;
+      }
+      ASSERT_EQ(got[0].numel(), first[0].numel());
+      int bad = 0;
+      for (int64_t i = 0; i < got[0].numel(); ++i)
+        if (element_as_double(got[0], i) != element_as_double(first[0], i) && bad++ < 5)
+          ADD_FAILURE() << x86::isa_name(isa) << " " << c.H << "x" << c.W << " k" << c.k << " s" << c.stride << " element " << i
+                        << ": " << element_as_double(got[0], i) << " vs " << element_as_double(first[0], i);
+    }
+    x86::reset_isa();
+  }
 }
 
 TEST(QdqFusion, ConvWithFloatOutput) {
@@ -246,4 +297,27 @@ TEST(QdqFusion, DynamicMatMulTakesTheActivation) {
   Graph h = optimize_and_compare(q.b.graph(), passes(opt::make_qdq_fusion_pass(), opt::make_activation_fusion_pass()),
                                  {ftensor({7, 33}, ramp(231, 1, 15))}, &st, 1e-5);
   EXPECT_EQ(ops(h), (std::map<std::string, int>{{"petrel.DynQMatMul+Gelu", 1}}));
+}
+
+// The classifier tail: DQ -> GlobalAveragePool -> Q, then DQ -> Flatten -> Q with the same
+// parameters; both run on the quantized tensor (u8 and s8, planes around the 16-byte sums).
+TEST(QdqFusion, GlobalAveragePoolAndFlattenStayQuantized) {
+  for (DataType t : {DataType::kUInt8, DataType::kInt8})
+    for (int64_t hw : {1, 7, 9}) {
+      QB q;
+      q.act = t;
+      const bool s8 = t == DataType::kInt8;
+      ValueId x = q.b.input("x", {2, 5, hw, hw});
+      const float sx = 4.0f / 255, sy = 1.5f / 255;
+      ValueId g = q.qdq(q.b.node("GlobalAveragePool", {q.qdq(x, sx, s8 ? -3 : 120)}), sy, s8 ? 4 : 131);
+      q.b.output(q.qdq(q.b.node("Flatten", {g}, {a_int("axis", 1)}), sy, s8 ? 4 : 131));
+      const int64_t n = 2 * 5 * hw * hw;
+      opt::OptimizeStats st;
+      Graph h = check_fused(q.b.graph(), {ftensor({2, 5, hw, hw}, ramp(n, 2.0f, 16))}, sy, &st);
+      EXPECT_EQ(ops(h)["petrel.QGlobalAveragePool"], 1) << hw;
+      EXPECT_EQ(ops(h)["GlobalAveragePool"], 0);
+      EXPECT_EQ(ops(h)["Flatten"], 1);
+      EXPECT_EQ(ops(h)["QuantizeLinear"], 1);    // the input's
+      EXPECT_EQ(ops(h)["DequantizeLinear"], 1);  // the output's
+    }
 }

@@ -25,6 +25,9 @@
 #include "kernels/reference/nn_conv.hpp"
 #include "kernels/x86/kernel_util.hpp"
 #include "kernels/x86/kernels.hpp"
+#include "kernels/x86/qadd.hpp"
+#include "kernels/x86/qdepthwise.hpp"
+#include "kernels/x86/qim2col.hpp"
 #include "kernels/x86/qgemm.hpp"
 
 namespace petrel::x86 {
@@ -332,6 +335,10 @@ class QConvKernel final : public FastPathKernel {
     const int64_t dh = win_.dilation[0], dw = win_.dilation[1], ph = win_.pad_begin[0], pw = win_.pad_begin[1];
     const uint8_t pad = sgn ? uint8_t(int8_t(zp)) : uint8_t(zp);
     uint8_t* col = col_.data();
+    if ((sw == 1 || sw == 2) && qgemm_isa(active_isa()) == Isa::kAvx512) {  // (avx512bw: the byte masks)
+      qim2col_avx512({C, H, W, OH, OW, KH, KW, sh, sw, dh, dw, ph, pw, pad}, x, col);
+      return;
+    }
     for (int64_t c = 0; c < C; ++c)
       for (int64_t i = 0; i < KH; ++i)
         for (int64_t j = 0; j < KW; ++j) {
@@ -360,6 +367,15 @@ class QConvKernel final : public FastPathKernel {
                    const int32_t* bias, uint8_t* y) {
     const int64_t Nb = x.shape[0], C = x.shape[1], HW = win_.in_size(), P = win_.out_size(), KK = win_.kernel_size();
     const Tensor& ws = ctx.input(4);
+    if (qgemm_isa(active_isa()) == Isa::kAvx512) {
+      QDwShape s;
+      s.H = win_.in[0], s.W = win_.in[1], s.OH = win_.out[0], s.OW = win_.out[1];
+      s.KH = win_.kernel[0], s.KW = win_.kernel[1], s.sh = win_.stride[0], s.sw = win_.stride[1];
+      s.dh = win_.dilation[0], s.dw = win_.dilation[1], s.ph = win_.pad_begin[0], s.pw = win_.pad_begin[1];
+      s.x_signed = sgn, s.zp_x = zp;
+      s.out = o.quantized ? o.kind : QOut::kF32, s.zp_y = o.zp, s.lo = o.lo, s.hi = o.hi;
+      if (qdw_avx512_supported(s)) return depthwise_avx512(ctx, s, x, w, o, xs, bias, y);
+    }
     if (!acc_.reserve(P * 4)) return oom(ctx);
     int32_t* acc = acc_.as<int32_t>();
     for (int64_t n = 0; n < Nb; ++n)
@@ -381,13 +397,45 @@ class QConvKernel final : public FastPathKernel {
     return Status::ok();
   }
 
+  // Planes (batch x channels) split over the pool's threads, one padded scratch plane each.
+  Status depthwise_avx512(OpContext& ctx, const QDwShape& s, const Tensor& x, const Tensor& w, const OutQ& o, float xs,
+                          const int32_t* bias, uint8_t* y) {
+    const int64_t C = x.shape[1], planes = x.shape[0] * C, HW = s.H * s.W, P = s.OH * s.OW, KK = s.KH * s.KW;
+    const Tensor& ws = ctx.input(4);
+    const int64_t scratch = (qdw_scratch_bytes(s) + 63) / 64 * 64;
+    const double macs = double(planes * P * KK);
+    int threads = ctx.pool ? ctx.pool->size() : 1;
+    threads = int(std::clamp<int64_t>(int64_t(macs / parallel_policy().min_macs_per_thread), 1, std::min<int64_t>(threads, planes)));
+    if (!dw_scratch_.reserve(scratch * threads) || !acc_.reserve(C * 4)) return oom(ctx);
+    float* mult = acc_.as<float>();
+    for (int64_t c = 0; c < C; ++c) {
+      const float sc = ws.as<float>()[ws.numel() == 1 ? 0 : c];
+      mult[c] = o.quantized ? float(double(xs) * double(sc) / double(o.s)) : xs * sc;
+    }
+    const size_t osize = o.quantized ? 1 : 4;
+    auto run = [&](int64_t t) {
+      uint8_t* scr = dw_scratch_.data() + t * scratch;
+      for (int64_t pl = planes * t / threads; pl < planes * (t + 1) / threads; ++pl) {
+        const int64_t c = pl % C;
+        qdw_channel_avx512(s, x.as<uint8_t>() + pl * HW, w.as<int8_t>() + c * KK, bias ? bias[c] : 0, mult[c],
+                           y + size_t(pl * P) * osize, scr);
+      }
+    };
+    if (threads <= 1) run(0);
+    else
+      ctx.pool->parallel_for(threads, 1, [&](int64_t b, int64_t e) {
+        for (int64_t t = b; t < e; ++t) run(t);
+      });
+    return Status::ok();
+  }
+
   ref::nn::WindowAttrs a_;
   float amin_, amax_;
   ref::nn::Window win_;
   bool depthwise_ = false, direct_ = false;
   QWeights w_;
   QGemmWorkspace ws_;
-  ByteBuffer col_, acc_;
+  ByteBuffer col_, acc_, dw_scratch_;
 };
 
 class QAddKernel final : public FastPathKernel {
@@ -418,6 +466,10 @@ class QAddKernel final : public FastPathKernel {
     uint8_t* y = static_cast<uint8_t*>(ctx.output(0).data);
     const float inv = 1.0f / ys;
     const float flo = lo - zy - 1.f, fhi = hi - zy + 1.f;
+    if (qgemm_isa(active_isa()) == Isa::kAvx512) {  // (avx512bw: the byte masks)
+      qadd_avx512({a.as<uint8_t>(), b.as<uint8_t>(), y, as, bs, sa, sb, za, zb, inv, o.zp, o.lo, o.hi}, n);
+      return Status::ok();
+    }
     auto body = [&](auto av, auto bv) {
       int64_t i = 0;
 #if defined(__SSE2__)

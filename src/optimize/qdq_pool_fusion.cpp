@@ -11,7 +11,7 @@
 // Every parameter must be a per-tensor constant (as for qdq_fusion); the DequantizeLinear nodes
 // stay while something else reads them. It runs after qdq_fusion, so its inputs may come from
 // the ops that pass made (dtypes unknown to the optimizer: the kernels check them).
-// PETREL_NO_QDQ_FUSION=1 turns this pass off too.
+// PETREL_NO_QDQ_FUSION=1 turns this pass off too; PETREL_NO_QDQ_POOL_FUSION=1 this pass alone.
 #include <cmath>
 #include <cstdlib>
 #include <optional>
@@ -71,8 +71,10 @@ class QdqPoolFusionPass final : public Pass {
  public:
   const char* name() const override { return "qdq_pool_fusion"; }
   void run(const GraphView& view, PatchList& out) override {
-    const char* off = std::getenv("PETREL_NO_QDQ_FUSION");
-    if (off != nullptr && *off != '\0' && *off != '0') return;
+    for (const char* var : {"PETREL_NO_QDQ_FUSION", "PETREL_NO_QDQ_POOL_FUSION"}) {
+      const char* off = std::getenv(var);
+      if (off != nullptr && *off != '\0' && *off != '0') return;
+    }
     for (int i = 0; i < view.num_nodes(); ++i) {
       const Node& n = view.node(i);
       if (is_op(n, "GlobalAveragePool") || is_op(n, "AveragePool")) fuse_pool(view, i, out);

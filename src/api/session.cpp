@@ -62,6 +62,8 @@ Result<std::unique_ptr<Session>> Session::open(const std::string& path, const Se
     // the model runs as far as it got (usually as loaded).
     impl->optimized = true;
     impl->opt_status = opt::optimize_graph(*impl->model->graph, &impl->opt_stats);
+    PETREL_ASSIGN_OR_RETURN(int bits, opt::activation_bits_from_metadata(impl->model->metadata));
+    (void)opt::mark_activation_bits(*impl->model->graph, bits);
   }
   impl->options = options;
   ProviderStats ps;

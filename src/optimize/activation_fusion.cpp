@@ -14,7 +14,8 @@ namespace {
 
 bool is_target(const Node& n) {
   return is_op(n, "Conv") || is_op(n, "ConvTranspose") || is_op(n, "Gemm") || is_op(n, "MatMul") ||
-         is_petrel_op(n, "FusedMatMul") || is_petrel_op(n, "DynQMatMul");  // DynQMatMul: qdq_fusion
+         is_petrel_op(n, "FusedMatMul") || is_petrel_op(n, "DynQMatMul") ||  // DynQMatMul: qdq_fusion
+         is_petrel_op(n, "Int4MatMul");                                       // int4_fusion
 }
 
 bool is_hard_swish_sigmoid(const Node& n) {

@@ -99,6 +99,8 @@ std::vector<std::unique_ptr<Pass>> default_passes() {
   v.push_back(make_identity_elimination_pass());
   v.push_back(make_shape_simplify_pass());
   v.push_back(make_qdq_fusion_pass());  // before folding turns weight DequantizeLinear into floats
+  v.push_back(make_int4_fusion_pass());  // likewise for 4-bit weights
+  v.push_back(make_qdq_pool_fusion_pass());  // after qdq_fusion: reads what it made
   v.push_back(make_constant_folding_pass());
   v.push_back(make_conv_bn_pass());
   v.push_back(make_layer_norm_fusion_pass());

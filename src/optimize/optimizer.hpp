@@ -43,6 +43,14 @@ class PassManager {
 // The default pass list over `g`.
 Status optimize_graph(Graph& g, OptimizeStats* stats = nullptr, const OptimizeOptions& options = {});
 
+// 7-bit activations: marks the fused int8 ops (petrel.QConv/QGemm/QAdd) of `g` with the
+// attribute _petrel_activation_bits = `bits` when bits is 7 (their kernels then clamp outputs
+// and inputs to 7 bits); returns how many. Run after optimize_graph.
+int mark_activation_bits(Graph& g, int bits);
+// The activation width a model's metadata asks for (petrel.activation_bits, which `petrel
+// quantize --reduce-range` writes): 7 or 8 (the default when absent); an error for other values.
+Result<int> activation_bits_from_metadata(const std::vector<std::pair<std::string, std::string>>& metadata);
+
 // Checks the invariants every pass must keep: nodes topologically sorted, every input defined
 // (graph input, constant, outer value or an earlier node's output), no value defined twice,
 // every graph output defined.

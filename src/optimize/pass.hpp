@@ -28,7 +28,9 @@ std::unique_ptr<Pass> make_hard_swish_pass();           // HardSigmoid(x)·x -> 
 std::unique_ptr<Pass> make_channel_shuffle_pass();      // Reshape-Transpose-Reshape shuffle -> petrel.ChannelShuffle
 std::unique_ptr<Pass> make_bias_fusion_pass();          // MatMul + Add(bias) -> petrel.FusedMatMul
 std::unique_ptr<Pass> make_activation_fusion_pass();    // Conv/Gemm/MatMul + activation
-std::unique_ptr<Pass> make_qdq_fusion_pass();           // QDQ / dynamic-quant patterns -> petrel.QConv/QGemm/QAdd/DynQMatMul
+std::unique_ptr<Pass> make_int4_fusion_pass();          // blocked DQ(int4 W) -> MatMul/Gemm -> petrel.Int4MatMul
+std::unique_ptr<Pass> make_qdq_fusion_pass();
+std::unique_ptr<Pass> make_qdq_pool_fusion_pass();      // QDQ around (Global)AveragePool, Concat -> petrel.QGlobalAveragePool/QAveragePool/QConcat           // QDQ / dynamic-quant patterns -> petrel.QConv/QGemm/QAdd/DynQMatMul
 
 // The passes Session::open runs, in order.
 std::vector<std::unique_ptr<Pass>> default_passes();

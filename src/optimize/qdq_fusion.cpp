@@ -7,7 +7,7 @@
 //   the same with Gemm (transA = 0, alpha = beta = 1) or MatMul (2-D weight) => petrel.QGemm
 //   DQ(a) + DQ(b) [-> Relu|Clip] -> Q (same shapes)  => petrel.QAdd(a_q, a_s, a_zp, b_q, ...)
 //   DQ(x_q, s, zp) -> MaxPool -> Q(s, zp) (2-D)       => petrel.QMaxPool(x_q)
-//   DQ(x_q) -> GlobalAveragePool -> Q (4-D)           => petrel.QGlobalAveragePool(x_q, x_s, x_zp, y_s, y_zp)
+//   (DQ -> GlobalAveragePool/AveragePool/Concat -> Q: the qdq_pool_fusion pass, which runs next)
 //   DQ(x_q, s, zp) -> Flatten -> Q(s, zp)             => Flatten(x_q)
 //   DynamicQuantizeLinear(x) -> MatMulInteger(x_q, W_s8 const, x_zp, 0) -> Cast(float)
 //       -> Mul(x_s · w_s) [-> Add(bias const)]    => petrel.DynQMatMul(x, W, w_s[, bias]) (f32)
@@ -196,7 +196,6 @@ class QdqFusionPass final : public Pass {
       else if (is_op(n, "Add")) fuse_add(view, i, out);
       else if (is_op(n, "MatMulInteger")) fuse_dynamic(view, i, out);
       else if (is_op(n, "MaxPool")) fuse_max_pool(view, i, out);
-      else if (is_op(n, "GlobalAveragePool")) fuse_global_avg_pool(view, i, out);
       else if (is_op(n, "Flatten")) fuse_flatten(view, i, out);
     }
   }
@@ -314,21 +313,6 @@ class QdqFusionPass final : public Pass {
     p.replace.emplace_back(i, std::move(f));
     p.remove.push_back(c);
     out.propose(std::move(p));
-  }
-
-  // DQ(x_q) -> GlobalAveragePool -> Q (2-D NCHW): the mean of each plane in int32, requantized
-  // once (the classifier tail of resnet/mobilenet stays int8).
-  static void fuse_global_avg_pool(const GraphView& view, int i, PatchList& out) {
-    const Node& gp = view.node(i);
-    if (gp.inputs.size() != 1 || gp.outputs.size() != 1) return;
-    auto x = match_dq_act(view, gp.inputs[0]);
-    if (!x) return;
-    const StaticInfo& xi = view.info(gp.inputs[0]);
-    if (!xi.has_shape || xi.shape.size() != 4) return;
-    const Tail t = match_tail(view, gp.outputs[0]);
-    if (t.ys == kNoValue || t.act) return;
-    Node f = make_node("QGlobalAveragePool", kPetrelDomain, {x->q, x->scale, x->zp, t.ys, t.yzp}, {}, gp.name);
-    finish(view, i, std::move(f), t, "GlobalAveragePool", out);
   }
 
   // DQ(x_q, s, zp) -> Flatten -> Q(s, zp): moving bytes commutes with the (de)quantization, so

@@ -43,7 +43,9 @@ Result<EvalResult> evaluate(const Graph& model, const Graph* reference, Dataset&
   PETREL_ASSIGN_OR_RETURN(auto runner, GraphRunner::create(model, o.runner));
   std::unique_ptr<GraphRunner> ref;
   if (reference) {
-    PETREL_ASSIGN_OR_RETURN(ref, GraphRunner::create(*reference, o.runner));
+    RunnerOptions ro = o.runner;
+    ro.activation_bits = 8;  // o.runner's is the evaluated model's
+    PETREL_ASSIGN_OR_RETURN(ref, GraphRunner::create(*reference, ro));
   }
   EvalResult res;
   res.k = o.top;

@@ -8,7 +8,10 @@ namespace petrel::quant {
 Result<std::unique_ptr<GraphRunner>> GraphRunner::create(const Graph& g, const RunnerOptions& o) {
   auto r = std::unique_ptr<GraphRunner>(new GraphRunner());
   r->graph_ = std::make_shared<Graph>(g);
-  if (o.optimize) (void)opt::optimize_graph(*r->graph_);  // leaves a valid graph even when it gives up
+  if (o.optimize) {
+    (void)opt::optimize_graph(*r->graph_);  // leaves a valid graph even when it gives up
+    (void)opt::mark_activation_bits(*r->graph_, o.activation_bits);
+  }
   PETREL_RETURN_IF_ERROR(assign_providers(*r->graph_, o.xnnpack));
   PETREL_ASSIGN_OR_RETURN(r->exec_, GraphExecutor::create(r->graph_, true));
   r->pool_ = std::make_unique<ThreadPool>(o.threads);

@@ -17,6 +17,7 @@ struct RunnerOptions {
   bool optimize = true;
   bool xnnpack = true;
   int threads = 1;
+  int activation_bits = 8;  // 7: the model's petrel.activation_bits (opt::mark_activation_bits)
 };
 
 class GraphRunner {

@@ -71,6 +71,7 @@ Graph check_fused(const Graph& g, const std::vector<Tensor>& inputs, double step
   Graph h = g;
   opt::PassManager pm;
   pm.add(opt::make_qdq_fusion_pass());
+  pm.add(opt::make_qdq_pool_fusion_pass());  // the optimizer runs it right after (pools, Concat)
   pm.add(opt::make_dead_node_pass());
   opt::OptimizeStats local;
   opt::OptimizeStats& st = stats ? *stats : local;

@@ -6,6 +6,7 @@
 #include "commands.hpp"
 #include "data_args.hpp"
 #include "onnx/model.hpp"
+#include "optimize/optimizer.hpp"
 #include "quantize/evaluate.hpp"
 
 namespace petrel::cli {
@@ -40,6 +41,10 @@ int cmd_eval(const EvalArgs& a) {
   o.top = a.top;
   o.runner.threads = a.threads;
   o.runner.xnnpack = !a.no_xnnpack;
+  // A --reduce-range model runs as a Session would run it: 7-bit clamped int8 ops.
+  auto bits = opt::activation_bits_from_metadata(model.value()->metadata);
+  if (!bits) return report(bits.status());
+  o.runner.activation_bits = bits.value();
   ProgressBar bar(a.progress || (stderr_is_tty() && !a.json));
   o.progress = bar.callback();
   auto r = quant::evaluate(*model.value()->graph, ref ? ref->graph.get() : nullptr, *data.value(), lab, o);

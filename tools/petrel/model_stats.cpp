@@ -16,7 +16,9 @@ int64_t node_macs(const Node& n, const GraphExecutor& ex) {
   };
   auto numel = [](const Shape& s) { int64_t x = 1; for (auto d : s) x *= d; return x; };
   Shape a, b, y;
-  const bool matmul = n.op_type == "MatMul" || (n.domain == "petrel" && n.op_type == "FusedMatMul");
+  // petrel.Int4MatMul: A [..., K] times a 4-bit W (int4_fusion), y [..., N]: same count.
+  const bool matmul = n.op_type == "MatMul" ||
+                      (n.domain == "petrel" && (n.op_type == "FusedMatMul" || n.op_type == "Int4MatMul"));
   if (n.op_type == "Conv" || n.op_type == "ConvTranspose" || matmul || n.op_type == "Gemm") {
     if (n.inputs.size() < 2 || !shape_of(n.inputs[0], a) || !shape_of(n.inputs[1], b) || !shape_of(n.outputs[0], y)) return -1;
     if (b.empty() || a.empty()) return 0;

@@ -2,6 +2,7 @@
 #include "kernels/x86/qgemm.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
@@ -134,7 +135,25 @@ bool pack_a_panel_cols(const uint8_t* a, int64_t cs, bool sgn, int rows, int mr,
   return (any & 0x80) == 0;
 }
 
+// 7-bit activations: packed bytes v (after the s8 shift) -> clamp(v, lo, lo + 127) - lo, i.e.
+// u8 (lo 0) to 0..127 and s8 (lo 64: -64..63 shifted by 128) to 0..127 (the padding, 0, stays 0).
+void clamp_panel_7bit(uint8_t* p, int64_t n, uint8_t lo) {
+  int64_t i = 0;
+#if defined(__SSE2__)
+  const __m128i vl = _mm_set1_epi8(char(lo)), vh = _mm_set1_epi8(char(lo + 127));
+  for (; i + 16 <= n; i += 16) {
+    __m128i* q = reinterpret_cast<__m128i*>(p + i);
+    _mm_storeu_si128(q, _mm_sub_epi8(_mm_min_epu8(_mm_max_epu8(_mm_loadu_si128(q), vl), vh), vl));
+  }
+#endif
+  for (; i < n; ++i) p[i] = uint8_t(std::clamp<int>(p[i], lo, lo + 127) - lo);
+}
+
+std::atomic<uint64_t> g_exact_panels{0};
+
 }  // namespace
+
+uint64_t qgemm_exact_panels() { return g_exact_panels.load(std::memory_order_relaxed); }
 
 Isa qgemm_isa(Isa isa) {
   static const bool vnni = cpu_has_vnni();
@@ -217,7 +236,9 @@ bool qgemm(const QGemmParams& p, QGemmWorkspace& ws, ThreadPool* pool) {
   const Isa qisa = B.isa;
   const int mr = qgemm_mr(qisa), nr = qgemm_nr(qisa);
   const int64_t K4 = B.K4, panels = div_up(p.N, nr);
-  const int32_t zp_a = p.zp_a + (p.a_signed ? 128 : 0);
+  // The packed bytes are a + 128 for s8 A; 7-bit s8 A is packed as a + 64 (clamp_panel_7bit).
+  const uint8_t lo7 = p.a_signed ? 64 : 0;
+  const int32_t zp_a = p.zp_a + (p.a_signed ? 128 : 0) - (p.a7 ? lo7 : 0);
   // Row block: as many mr-row panels as keep the packed A block within ~192 KiB (L2).
   const int64_t panel_bytes = K4 * mr * 4;
   const int64_t mc_panels = std::clamp<int64_t>(192 * 1024 / std::max<int64_t>(1, panel_bytes), 1, 32);
@@ -259,6 +280,12 @@ bool qgemm(const QGemmParams& p, QGemmWorkspace& ws, ThreadPool* pool) {
       // 16-byte row reads stay inside A when 16 pixels remain in the row.
       a7[q - p0] = p.a_rs == 1 && p.a_cs != 1 ? pack_a_panel_cols(src, p.a_cs, p.a_signed, rows, mr, p.K, K4, dst, m0 + 16 <= p.M)
                                               : pack_a_panel(src, p.a_rs, p.a_cs, p.a_signed, rows, mr, p.K, K4, dst);
+      if (p.a7) {
+        clamp_panel_7bit(dst, panel_bytes, lo7);
+        a7[q - p0] = true;
+      } else if (!a7[q - p0]) {
+        g_exact_panels.fetch_add(1, std::memory_order_relaxed);
+      }
     }
     for (int64_t j = j0; j < j1; ++j) {
       const int cols = int(std::min<int64_t>(nr, p.N - j * nr));

@@ -83,7 +83,15 @@ struct QGemmParams {
   const float* scale = nullptr;   // N multipliers
   const float* fbias = nullptr;   // f32 output: N, may be null
   int32_t zp_y = 0, lo = 0, hi = 255;
+  // 7-bit activations (a model quantized with --reduce-range: petrel.activation_bits = 7). A is
+  // clamped while packed to the 7-bit range (u8 0..127, s8 -64..63, the latter stored as a + 64),
+  // so every panel takes the AVX2 fast path; bytes outside that range only come from values past
+  // the calibrated range, which 7-bit quantization would have clamped anyway.
+  bool a7 = false;
 };
+
+// Panels packed so far that held a byte > 127 (the AVX2 tile's exact, two-pass path). For tests.
+uint64_t qgemm_exact_panels();
 
 // Scratch of qgemm(): packed A blocks (one per thread) and the per-call column corrections.
 struct QGemmWorkspace {

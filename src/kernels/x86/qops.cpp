@@ -52,6 +52,15 @@ Status check_scalar_param(const OpContext& ctx, int s, int zp) {
   return Status::ok();
 }
 
+// 7-bit activations: the optimizer marks the fused ops of a model whose metadata says
+// petrel.activation_bits = 7 (attribute _petrel_activation_bits = 7, opt::mark_activation_bits).
+// Their outputs are clamped to 7 bits and the GEMM packs its A clamped to 7 bits, which keeps
+// AVX2 on its fast path (qgemm.hpp, QGemmParams::a7).
+bool act7(const OpContext& ctx) {
+  const Attribute* a = ctx.node().attr("_petrel_activation_bits");
+  return a != nullptr && a->type == AttrType::kInt && a->i == 7;
+}
+
 // Output quantization of the fused ops: type, zero point and clamp bounds.
 struct OutQ {
   bool quantized = false;
@@ -68,6 +77,7 @@ OutQ out_params(const OpContext& ctx, int ys, int yzp, float act_min, float act_
   const bool s8 = qtype_of(ctx, yzp) == DataType::kInt8;
   o.kind = s8 ? QOut::kS8 : QOut::kU8;
   o.lo = s8 ? -128 : 0, o.hi = s8 ? 127 : 255;
+  if (act7(ctx)) o.lo = s8 ? -64 : 0, o.hi = s8 ? 63 : 127;
   auto q = [&](float v) {
     const double r = std::nearbyint(double(v / o.s)) + o.zp;
     return int32_t(std::clamp(r, double(o.lo), double(o.hi)));
@@ -197,6 +207,7 @@ class QGemmKernel final : public FastPathKernel {
     p.M = M, p.N = N, p.K = K;
     p.a = x.as<uint8_t>(), p.a_rs = K, p.a_cs = 1;
     p.a_signed = x.dtype == DataType::kInt8, p.zp_a = zp_of(ctx, 2);
+    p.a7 = act7(ctx);
     p.b = &w_.packed();
     p.c = ctx.output(0).data, p.c_rs = N, p.c_cs = 1;
     p.bias = ctx.has_input(5) ? ctx.input(5).as<int32_t>() : nullptr;
@@ -306,6 +317,7 @@ class QConvKernel final : public FastPathKernel {
     p.M = P, p.N = M, p.K = K;
     p.a_rs = 1, p.a_cs = direct_ ? HW : P;
     p.a_signed = sgn, p.zp_a = zp;
+    p.a7 = act7(ctx);
     p.b = &w_.packed();
     p.c_rs = 1, p.c_cs = P;
     p.bias = bias;

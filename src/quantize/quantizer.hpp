@@ -6,6 +6,9 @@
 //                     is fused: the pair goes after it); int8 weights per output channel
 //                     (symmetric, [-127,127]) with DequantizeLinear; int32 bias with scale
 //                     s_x*s_w; activations u8 (or s8), asymmetric, ranges from calibration.
+//                     With a target agreement, the layers with the most output error per
+//                     byte stay float until top-1 agreement with FP32 reaches it
+//                     (mixed_precision.cpp).
 //   dynamic           MatMul/Gemm with constant weights -> DynamicQuantizeLinear + MatMulInteger
 //                     (int8 weights per column) + rescale: activations are quantized at run time.
 //   weight-only INT4  Conv/Gemm/MatMul weights as opset-21 blocked DequantizeLinear of INT4

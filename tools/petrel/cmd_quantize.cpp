@@ -1,5 +1,6 @@
 // petrel quantize MODEL -o OUT [--calib DATA]: static INT8 (default), --dynamic, or INT4
-// weight-only; prints a summary (sizes, nodes quantized per op type, excluded nodes) and, with
+// weight-only; prints a summary (sizes, nodes quantized per op type, excluded nodes; with
+// --target-agreement the agreement reached and the layers kept in float) and, with
 // --sensitivity, the per-layer error table.
 #include <cstdio>
 #include <sstream>

@@ -139,7 +139,7 @@ int main(int argc, char** argv) {
   quantize->add_flag("--sensitivity", qa.sensitivity, "Report each layer's output error (SQNR) when only it is quantized, worst first");
   quantize->add_option("--sensitivity-samples", qa.sensitivity_samples, "Calibration samples the sensitivity report runs")->capture_default_str();
   quantize->add_option("--target-agreement", qa.target_agreement,
-                       "Accuracy-driven mixed precision: keep the fewest most sensitive layers in float until top-1 "
+                       "Accuracy-driven mixed precision: keep layers in float (most output error per float byte first) until top-1 "
                        "agreement with the float model reaches this fraction (e.g. 0.97) on --agreement-data, or on "
                        "the last quarter of --calib (then held out of calibration)");
   quantize->add_option("--agreement-data", qa.agreement_data, "Samples for --target-agreement, in any --calib format "

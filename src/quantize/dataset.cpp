@@ -65,6 +65,22 @@ class Window final : public Dataset {
   int64_t off_, n_;
 };
 
+// Samples [off, off + n) of a dataset owned elsewhere.
+class BorrowedWindow final : public Dataset {
+ public:
+  BorrowedWindow(Dataset& d, int64_t off, int64_t n) : d_(d), off_(off), n_(n) {}
+  int64_t size() const override { return n_; }
+  Result<std::vector<Tensor>> get(int64_t i) override {
+    if (i < 0 || i >= n_) return invalid_argument("sample " + std::to_string(i) + " is outside the window");
+    return d_.get(off_ + i);
+  }
+  std::string describe() const override { return d_.describe(); }
+
+ private:
+  Dataset& d_;
+  int64_t off_, n_;
+};
+
 class NpyFolder final : public Dataset {
  public:
   NpyFolder(std::string dir, std::vector<std::string> items, std::vector<InputSpec> in, bool nested)
@@ -359,6 +375,12 @@ Result<std::vector<int64_t>> read_labels(const std::string& path) {
     if (int64_t(out.size()) > kMaxSamples) return invalid_argument(path + ": too many labels");
   }
   return out;
+}
+
+std::unique_ptr<Dataset> dataset_window(Dataset& base, int64_t offset, int64_t count) {
+  offset = std::clamp<int64_t>(offset, 0, base.size());
+  count = std::clamp<int64_t>(count, 0, base.size() - offset);
+  return std::make_unique<BorrowedWindow>(base, offset, count);
 }
 
 }  // namespace petrel::quant

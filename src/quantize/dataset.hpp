@@ -71,6 +71,9 @@ class Dataset {
 Result<std::unique_ptr<Dataset>> open_dataset(const std::string& path, const std::vector<InputSpec>& inputs,
                                               const DataOptions& options);
 
+// Samples [offset, offset + count) of `base` (clamped to its size); `base` must outlive the view.
+std::unique_ptr<Dataset> dataset_window(Dataset& base, int64_t offset, int64_t count);
+
 // Class labels, one per sample: IDX label files (uint8, .gz allowed), .npy of integers (N,) or
 // (N,1), or text with one integer per line (blank lines and lines starting with # skipped).
 Result<std::vector<int64_t>> read_labels(const std::string& path);

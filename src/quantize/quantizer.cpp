@@ -30,6 +30,8 @@ Status float_outputs(const GraphRunner& r, size_t n, std::vector<std::vector<flo
   return Status::ok();
 }
 
+}  // namespace
+
 // Graph inputs keep their min/max under entropy calibration: their range is set by the
 // preprocessing, and KL happily clips e.g. the bright pixels of a mostly-background image.
 std::map<ValueId, Range> ranges_for(const Graph& g, const std::map<ValueId, TensorStats>& stats, const CalibConfig& c) {
@@ -44,9 +46,10 @@ std::map<ValueId, Range> ranges_for(const Graph& g, const std::map<ValueId, Tens
   return r;
 }
 
-Result<std::vector<LayerSensitivity>> sensitivity(const Graph& g, const StaticPlan& full, const std::map<ValueId, Range>& ranges,
-                                                  Dataset& data, const QuantizeOptions& o) {
-  const int64_t samples = std::min<int64_t>(o.sensitivity_samples, data.size());
+Result<std::vector<LayerSensitivity>> layer_sensitivity(const Graph& g, const StaticPlan& full,
+                                                        const std::map<ValueId, Range>& ranges, Dataset& data,
+                                                        const QuantizeOptions& o, int64_t samples) {
+  samples = std::min<int64_t>(samples, data.size());
   const size_t nout = g.outputs.size();
   // Reference outputs of the float model.
   PETREL_ASSIGN_OR_RETURN(auto ref_runner, GraphRunner::create(g, o.runner));
@@ -84,6 +87,7 @@ Result<std::vector<LayerSensitivity>> sensitivity(const Graph& g, const StaticPl
     LayerSensitivity ls;
     ls.node = g.nodes[i].name;
     ls.op = g.nodes[i].op_type;
+    ls.index = i;
     ls.sqnr_db = err > 0 ? 10 * std::log10(sig / err) : INFINITY;
     ls.rel_l2 = sig > 0 ? std::sqrt(err / sig) : 0;
     out.push_back(ls);
@@ -92,8 +96,6 @@ Result<std::vector<LayerSensitivity>> sensitivity(const Graph& g, const StaticPl
   std::stable_sort(out.begin(), out.end(), [](const LayerSensitivity& a, const LayerSensitivity& b) { return a.sqnr_db < b.sqnr_db; });
   return out;
 }
-
-}  // namespace
 
 Status preprocess_graph(Graph& g) {
   opt::PassManager pm;
@@ -141,6 +143,10 @@ Result<QuantizeReport> quantize_model(const std::string& in_path, const std::str
   if (o.mode == QuantMode::kStatic && !calib) return invalid_argument("static quantization needs calibration data (--calib)");
   if (o.sensitivity_samples > 0 && (o.mode != QuantMode::kStatic || !calib))
     return invalid_argument("--sensitivity needs static mode and calibration data");
+  if (o.target_agreement != 0 && !(o.target_agreement > 0 && o.target_agreement <= 1))
+    return invalid_argument("--target-agreement must be in (0, 1], e.g. 0.97");
+  if (o.target_agreement > 0 && o.mode != QuantMode::kStatic) return invalid_argument("--target-agreement needs static mode");
+  if (o.target_agreement > 0 && o.ranking_samples < 1) return invalid_argument("--ranking-samples must be >= 1");
   std::error_code ec;
   rep.bytes_before = size_t(std::filesystem::file_size(in_path, ec));
   PETREL_ASSIGN_OR_RETURN(auto model, onnx::load_model(in_path));
@@ -151,15 +157,35 @@ Result<QuantizeReport> quantize_model(const std::string& in_path, const std::str
   if (o.mode == QuantMode::kStatic) {
     StaticPlan plan = plan_static(g, o);
     for (size_t i : plan.excluded) rep.excluded.push_back(g.nodes[i].name + " (" + g.nodes[i].op_type + ")");
+    // Mixed precision measures agreement on samples calibration did not see: --agreement-data,
+    // or else the last quarter of the calibration data, held out.
+    Dataset* cal = calib;
+    Dataset* agree = o.agreement_data;
+    std::unique_ptr<Dataset> cal_part, held;
+    if (o.target_agreement > 0 && !agree) {
+      const int64_t n = calib->size(), h = n / 4;
+      if (h < 4)
+        return invalid_argument("--target-agreement without --agreement-data measures on the last quarter of the calibration "
+                                "samples: give at least 16 of them (" + std::to_string(n) + " given) or --agreement-data");
+      cal_part = dataset_window(*calib, 0, n - h);
+      held = dataset_window(*calib, n - h, h);
+      cal = cal_part.get();
+      agree = held.get();
+    }
     const auto t0 = std::chrono::steady_clock::now();
-    PETREL_ASSIGN_OR_RETURN(auto stats, collect_stats(g, plan.tensors, *calib, o));
+    PETREL_ASSIGN_OR_RETURN(auto stats, collect_stats(g, plan.tensors, *cal, o));
     rep.calib_seconds = seconds_since(t0);
-    rep.calib_samples = calib->size();
+    rep.calib_samples = cal->size();
     const auto ranges = ranges_for(g, stats, o.calib);
     for (auto& [v, r] : ranges)
       rep.ranges.push_back({g.values[size_t(v)].name, stats[v].min, stats[v].max, r.lo, r.hi});
     if (o.sensitivity_samples > 0) {
-      PETREL_ASSIGN_OR_RETURN(rep.sensitivity, sensitivity(g, plan, ranges, *calib, o));
+      PETREL_ASSIGN_OR_RETURN(rep.sensitivity, layer_sensitivity(g, plan, ranges, *cal, o, o.sensitivity_samples));
+    }
+    if (o.target_agreement > 0) {
+      PETREL_ASSIGN_OR_RETURN(auto keep_float, choose_float_layers(g, ranges, *cal, *agree, o, &rep));
+      rep.mixed.held_out = !o.agreement_data;
+      plan = plan_static(g, o, nullptr, &keep_float);
     }
     PETREL_RETURN_IF_ERROR(apply_static(g, plan, ranges, o, &rep));
     how = std::string("static int8, ") + (o.calib.unsigned_act ? "u8" : "s8") + " activations" +

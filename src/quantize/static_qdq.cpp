@@ -44,7 +44,8 @@ int64_t weight_axis(const Node& n, const Tensor& w) {
 
 }  // namespace
 
-StaticPlan plan_static(const Graph& g, const QuantizeOptions& o, const std::vector<size_t>* only) {
+StaticPlan plan_static(const Graph& g, const QuantizeOptions& o, const std::vector<size_t>* only,
+                       const std::set<size_t>* keep_float) {
   StaticPlan p;
   std::vector<int> readers(g.values.size(), 0);
   std::vector<int> producer(g.values.size(), -1);
@@ -60,6 +61,7 @@ StaticPlan plan_static(const Graph& g, const QuantizeOptions& o, const std::vect
   std::set<size_t> chosen;
   std::set<size_t> fused_acts;  // activations absorbed by their producer
   auto wanted = [&](size_t i) { return !only || std::find(only->begin(), only->end(), i) != only->end(); };
+  auto in_float = [&](size_t i) { return excluded(g.nodes[i], o) || (keep_float && keep_float->count(i)); };
   auto add_tensor = [&](ValueId v) {
     if (v == kNoValue || g.constant(v)) return;
     if (outputs.count(v) && !o.quantize_outputs) return;
@@ -68,7 +70,10 @@ StaticPlan plan_static(const Graph& g, const QuantizeOptions& o, const std::vect
   for (size_t i = 0; i < g.nodes.size(); ++i) {
     const Node& n = g.nodes[i];
     if (!is_quantizable(n) || fused_acts.count(i) || !wanted(i)) continue;
-    if (excluded(n, o)) {
+    if (in_float(i)) {
+      // Mixed precision with int8 fallback weights: the layer computes in float on float
+      // activations, but its weights are still stored as int8 + DequantizeLinear.
+      if (o.fallback_int8_weights && is_weighted(n.op_type) && !excluded(n, o)) chosen.insert(i);
       p.excluded.push_back(i);
       continue;
     }
@@ -83,7 +88,7 @@ StaticPlan plan_static(const Graph& g, const QuantizeOptions& o, const std::vect
       for (size_t j = i + 1; j < g.nodes.size(); ++j) {
         const Node& a = g.nodes[j];
         if (a.inputs.empty() || a.inputs[0] != out) continue;
-        if (fusable_activation(g, a) && !excluded(a, o)) {
+        if (fusable_activation(g, a) && !in_float(j)) {
           fused_acts.insert(j);
           chosen.insert(j);
           out = a.outputs.empty() ? kNoValue : a.outputs[0];

@@ -1,5 +1,6 @@
 // petrel quantize MODEL -o OUT [--calib DATA]: static INT8 (default), --dynamic, or INT4
-// weight-only; prints a summary (sizes, nodes quantized per op type, excluded nodes) and, with
+// weight-only; prints a summary (sizes, nodes quantized per op type, excluded nodes; with
+// --target-agreement the agreement reached and the layers kept in float) and, with
 // --sensitivity, the per-layer error table.
 #include <cstdio>
 #include <sstream>
@@ -59,12 +60,20 @@ int cmd_quantize(const QuantizeArgs& a) {
   if (a.sensitivity) o.sensitivity_samples = a.sensitivity_samples;
   if (a.sensitivity && a.sensitivity_samples < 1) return report(invalid_argument("--sensitivity-samples must be >= 1"));
   if (a.threads < 1) return report(invalid_argument("--threads must be >= 1"));
+  o.target_agreement = a.target_agreement;
+  o.ranking_samples = a.ranking_samples;
+  if (a.fallback != "float" && a.fallback != "weights-int8") return report(invalid_argument("--fallback must be float or weights-int8"));
+  o.fallback_int8_weights = a.fallback == "weights-int8";
+  if (!a.agreement_data.empty() && a.target_agreement <= 0)
+    return report(invalid_argument("--agreement-data is used by --target-agreement: give that too"));
+  if (a.agreement_limit < 0 || a.agreement_offset < 0)
+    return report(invalid_argument("--agreement-limit and --agreement-offset must be >= 0"));
   o.runner.threads = a.threads;
   o.runner.xnnpack = !a.no_xnnpack;
   ProgressBar bar(a.progress || stderr_is_tty());
   o.progress = bar.callback();
 
-  std::unique_ptr<quant::Dataset> data;
+  std::unique_ptr<quant::Dataset> data, agree;
   if (o.mode == quant::QuantMode::kStatic) {
     if (a.calib.empty()) return report(invalid_argument("static quantization needs --calib DATA (or use --dynamic / --weights-only)"));
     auto inputs = model_inputs(a.model);
@@ -74,6 +83,14 @@ int cmd_quantize(const QuantizeArgs& a) {
     auto d = quant::open_dataset(a.calib, inputs.value(), dopt.value());
     if (!d) return report(d.status().with_context("--calib"));
     data = std::move(d).value();
+    if (!a.agreement_data.empty()) {
+      dopt->limit = a.agreement_limit;
+      dopt->offset = a.agreement_offset;
+      auto ad = quant::open_dataset(a.agreement_data, inputs.value(), dopt.value());
+      if (!ad) return report(ad.status().with_context("--agreement-data"));
+      agree = std::move(ad).value();
+      o.agreement_data = agree.get();
+    }
   }
   auto r = quant::quantize_model(a.model, a.output, data.get(), o);
   bar.finish();
@@ -98,6 +115,19 @@ int cmd_quantize(const QuantizeArgs& a) {
   std::string ex;
   for (auto& e : rep.excluded) ex += (ex.empty() ? "" : ", ") + e;
   std::printf("  excluded:     %s\n", ex.empty() ? "none" : ex.c_str());
+  if (rep.mixed.ran) {
+    const auto& m = rep.mixed;
+    std::printf("  agreement:    %.2f%% top-1 with the float model on %lld %s samples (all INT8: %.2f%%; target %.2f%%%s)\n",
+                100 * m.agreement, (long long)m.samples, m.held_out ? "held-out calibration" : "--agreement-data",
+                100 * m.int8_agreement, 100 * m.target, m.reached ? ", reached" : ", NOT reached");
+    std::string fl;
+    for (auto& l : m.float_layers) fl += (fl.empty() ? "" : ", ") + l;
+    std::printf("  float layers: %zu (%s float32 weights): %s\n", m.float_layers.size(),
+                format_bytes(double(m.float_weight_bytes)).c_str(), fl.empty() ? "none" : fl.c_str());
+    std::printf("  search:       %d candidate models\n", m.trials);
+    if (a.verbose)
+      for (auto& [k, ag] : m.tried) std::printf("    %3d layers in float: %.2f%%\n", k, 100 * ag);
+  }
   for (auto& s : rep.skipped) std::printf("  skipped:      %s\n", s.c_str());
   std::printf("  opset:        %lld\n", (long long)rep.opset);
   if (a.verbose && !rep.ranges.empty()) {

@@ -99,6 +99,11 @@ struct QuantizeArgs {
   std::vector<std::string> exclude;
   bool sensitivity = false;
   int sensitivity_samples = 8;
+  double target_agreement = 0;         // accuracy-driven mixed precision
+  std::string agreement_data;
+  int64_t agreement_limit = 200, agreement_offset = 0;
+  int ranking_samples = 8;
+  std::string fallback = "float";
   bool progress = false, no_xnnpack = false, verbose = false;
   int threads = 1;
   DataArgs data;

@@ -138,7 +138,18 @@ int main(int argc, char** argv) {
   quantize->add_flag("--no-preprocess", qa.no_preprocess, "Skip folding (Conv+BatchNorm, constants, Identity/Dropout) before quantizing");
   quantize->add_flag("--sensitivity", qa.sensitivity, "Report each layer's output error (SQNR) when only it is quantized, worst first");
   quantize->add_option("--sensitivity-samples", qa.sensitivity_samples, "Calibration samples the sensitivity report runs")->capture_default_str();
-  quantize->add_flag("-v,--verbose", qa.verbose, "Print each calibrated tensor's observed and chosen range");
+  quantize->add_option("--target-agreement", qa.target_agreement,
+                       "Accuracy-driven mixed precision: keep layers in float (most output error per float byte first) until top-1 "
+                       "agreement with the float model reaches this fraction (e.g. 0.97) on --agreement-data, or on "
+                       "the last quarter of --calib (then held out of calibration)");
+  quantize->add_option("--agreement-data", qa.agreement_data, "Samples for --target-agreement, in any --calib format "
+                                                              "(same image options; its own --agreement-limit/--agreement-offset)");
+  quantize->add_option("--agreement-limit", qa.agreement_limit, "Use at most N --agreement-data samples (0: all)")->capture_default_str();
+  quantize->add_option("--agreement-offset", qa.agreement_offset, "Skip the first N --agreement-data samples")->capture_default_str();
+  quantize->add_option("--fallback", qa.fallback, "What --target-agreement keeps of a float layer: float (no Q/DQ at all) or "
+                                                  "weights-int8 (float activations, int8 weights: the file stays near INT8 size)")->capture_default_str();
+  quantize->add_option("--ranking-samples", qa.ranking_samples, "Calibration samples the --target-agreement sensitivity ranking runs")->capture_default_str();
+  quantize->add_flag("-v,--verbose", qa.verbose, "Print each calibrated tensor's observed and chosen range (and each --target-agreement candidate)");
   quantize->add_flag("--progress", qa.progress, "Show the progress bar even when stderr is not a terminal");
   quantize->add_option("-t,--threads", qa.threads, "Threads for calibration runs")->capture_default_str();
   quantize->add_flag("--no-xnnpack", qa.no_xnnpack, "Calibrate on Petrel's own kernels only");

@@ -264,6 +264,11 @@ struct Builder {
     if ((cs.oh - 1) * cs.sh + (cs.kh - 1) * cs.dh + 1 > cs.h + p[0] + p[2] ||
         (cs.ow - 1) * cs.sw + (cs.kw - 1) * cs.dw + 1 > cs.w + p[1] + p[3])
       return fail(n, "convolution output size");
+    if (native_dwconv_wanted(n, sub, shapes)) {
+      PETREL_ASSIGN_OR_RETURN(stage.dwconv, x86::DwConvNhwc::make(cs, w->as<float>(), b ? b->as<float>() : nullptr, fa));
+      release_pages(w->data, w->nbytes());  // packed: the model's copy is not read again
+      return Status::ok();
+    }
     PETREL_ASSIGN_OR_RETURN(stage.conv, x86::ConvNhwc::make(cs, w->as<float>(), b ? b->as<float>() : nullptr, fa, threads));
     release_pages(w->data, w->nbytes());  // packed: the model's copy is not read again
     return Status::ok();
@@ -452,13 +457,16 @@ bool native_conv_wanted(const Node& n, const Graph& sub, const std::vector<Shape
   // enough to hide packing A, and loses on shallow or narrow ones (K < 192 with Cout < 256,
   // Cout < 64, Cout wasting > 15% of the 32-wide tile).
   // In depthwise-separable networks (MobileNet, MnasNet, EfficientNet, ShuffleNet) every
-  // pointwise Conv sits between two depthwise ones that stay in XNNPACK, so each native Conv
-  // splits a runtime in two; there the faster GEMM did not pay (mobilenet_v3_large 4-9%
-  // slower, mnasnet1_0 and efficientnet_b0 unchanged within noise): such partitions keep XNNPACK.
+  // pointwise Conv sits between two depthwise ones. While those stayed in XNNPACK, each native
+  // Conv split a runtime in two and the faster GEMM did not pay (mobilenet_v3_large 4-9%
+  // slower): a partition with a depthwise Conv that stays in XNNPACK keeps XNNPACK. Where the
+  // depthwise Convs run natively (native_dwconv_wanted) the runtimes are split anyway, and
+  // native pointwise Convs of the shapes below measured 2-10% faster as a whole
+  // (docs/benchmarks.md, native depthwise section).
   for (const Node& other : sub.nodes) {
     if (other.op_type != "Conv" || other.inputs.size() < 2) continue;
     auto og = ref::attr_int(other, "group", 1);
-    if (og && og.value() > 1) return false;
+    if (og && og.value() > 1 && !native_dwconv_wanted(other, sub, shapes)) return false;
   }
   const int64_t co = w->shape[0], ci = w->shape[1], k = ci * w->shape[2] * w->shape[3];
   const double tile_use = double(co) / double((co + 31) / 32 * 32);
@@ -554,6 +562,10 @@ Status plan_native(const Graph& sub, const std::vector<Shape>& shapes, const Nod
 void run_native(const Stage& st, const Lowered& low, float* const* addr, ThreadPool* pool) {
   const Node& n = *st.native;
   float* y = addr[size_t(n.outputs[0])];
+  if (st.dwconv) {
+    st.dwconv->run(addr[size_t(n.inputs[0])], y, pool);
+    return;
+  }
   if (st.conv) {
     const float* residual = n.inputs.size() > 3 ? addr[size_t(n.inputs[3])] : nullptr;
     st.conv->run(addr[size_t(n.inputs[0])], y, residual, pool);
@@ -603,14 +615,16 @@ void fuse_residuals(const Graph& sub, const std::vector<Shape>& shapes, Lowered&
   for (ValueId v : sub.outputs) uses[size_t(v)] += 2;  // a partition output is never fused away
   std::vector<bool> wanted(nn), skip(nn);
   std::vector<const Node*> at(nn, nullptr);  // at an Add: the fused node that replaces it
-  for (size_t i = 0; i < nn; ++i) wanted[i] = !is_native(sub.nodes[i]) && native_conv_wanted(sub.nodes[i], sub, shapes);
+  for (size_t i = 0; i < nn; ++i)
+    wanted[i] = !is_native(sub.nodes[i]) &&
+                (native_conv_wanted(sub.nodes[i], sub, shapes) || native_dwconv_wanted(sub.nodes[i], sub, shapes));
   static const bool fuse = [] {
     const char* e = std::getenv("PETREL_NATIVE_CONV_FUSE");
     return e == nullptr || std::strcmp(e, "0") != 0;
   }();
   for (size_t i = 0; fuse && i < nn; ++i) {
     const Node& c = sub.nodes[i];
-    if (!wanted[i] || c.outputs[0] == kNoValue || c.inputs.size() > 3) continue;
+    if (!wanted[i] || c.outputs[0] == kNoValue || c.inputs.size() > 3 || native_dwconv_wanted(c, sub, shapes)) continue;
     auto fa = FusedActivation::from_node(c);
     const ValueId v = c.outputs[0];
     if (!fa || !fa.value().none() || uses[size_t(v)] != 1) continue;
@@ -713,8 +727,9 @@ Result<std::unique_ptr<Lowered>> lower(const Graph& sub, const std::vector<Shape
         held[v] = free_bufs[best];
         free_bufs.erase(free_bufs.begin() + std::ptrdiff_t(best));
       } else {
-        out->owned.emplace_back(new float[size_t(n)]());
-        held[v] = {n, out->owned.back().get()};
+        AlignedFloats a = aligned_floats(size_t(n));  // cache-line aligned (see AlignedFloats)
+        held[v] = {n, a.get()};
+        out->owned.push_back(std::move(a.raw));
       }
       out->buffers.emplace_back(ValueId(v), held[v].second);
     }

@@ -2,6 +2,7 @@
 // XNNPACK provider.
 #pragma once
 
+#include <cstdint>
 #include <deque>
 #include <memory>
 #include <string>
@@ -13,6 +14,7 @@
 #include "core/status.hpp"
 #include "core/thread_pool.hpp"
 #include "kernels/x86/conv_nhwc.hpp"
+#include "kernels/x86/dwconv_nhwc.hpp"
 
 namespace petrel::xnnpack {
 
@@ -36,6 +38,8 @@ struct Stage {
   int64_t outer = 0, in_row = 0, out_row = 0, offset = 0, groups = 0;
   // A Conv run on Petrel's own NHWC convolution (kernels/x86/conv_nhwc.hpp) instead of XNNPACK.
   std::unique_ptr<x86::ConvNhwc> conv;
+  // A depthwise Conv run on Petrel's depthwise NHWC kernel (kernels/x86/dwconv_nhwc.hpp).
+  std::unique_ptr<x86::DwConvNhwc> dwconv;
   std::vector<std::pair<uint32_t, ValueId>> externals;  // XNNPACK external id -> inner value
   std::vector<xnn_external_value> bound;                // pointers of the last setup
 };
@@ -61,6 +65,11 @@ bool is_native(const Node& n);
 // A native Conv whose output only feeds an Add (-> Relu) also does the Add and the Relu in its
 // epilogue (PETREL_NATIVE_CONV_FUSE=0 turns that off, to measure it).
 bool native_conv_wanted(const Node& n, const Graph& sub, const std::vector<Shape>& shapes);
+// Whether depthwise Conv `n` (group = input = output channels) runs on Petrel's depthwise NHWC
+// kernel rather than XNNPACK's: PETREL_NATIVE_CONV=0 or PETREL_NATIVE_DWCONV=0 keep XNNPACK's;
+// =all takes every one (tests); otherwise (AVX-512) the shapes where it measured faster
+// (see native_dwconv_wanted in lower.cpp).
+bool native_dwconv_wanted(const Node& n, const Graph& sub, const std::vector<Shape>& shapes);
 // Runs a native node; `addr` maps inner values to their NHWC buffers.
 void run_native(const Stage& st, const Lowered& low, float* const* addr, ThreadPool* pool);
 
@@ -70,6 +79,23 @@ void run_native(const Stage& st, const Lowered& low, float* const* addr, ThreadP
 // `threads`: the size of the session's pool (native stages size their workspace for it).
 Result<std::unique_ptr<Lowered>> lower(const Graph& sub, const std::vector<Shape>& shapes, pthreadpool_t pool,
                                        int threads = 1);
+
+// A zeroed buffer of floats whose data starts on a 64-byte boundary. new float[] of a large
+// size is only 16-byte aligned (malloc's header before an mmap'ed block), so every 64-byte
+// AVX-512 load or store of such an NHWC buffer split two cache lines: the native stages and
+// XNNPACK's operators reading them ran up to 2x slower than on XNNPACK's own (aligned) arena.
+struct AlignedFloats {
+  std::unique_ptr<float[]> raw;
+  float* p = nullptr;
+  float* get() const { return p; }
+  explicit operator bool() const { return p != nullptr; }
+};
+inline AlignedFloats aligned_floats(size_t n) {
+  AlignedFloats a;
+  a.raw.reset(new float[n + 16]());
+  a.p = reinterpret_cast<float*>((reinterpret_cast<uintptr_t>(a.raw.get()) + 63) & ~uintptr_t(63));
+  return a;
+}
 
 // NCHW -> NHWC and back for one rank-4 tensor.
 void nchw_to_nhwc(const float* src, float* dst, const Shape& nchw);

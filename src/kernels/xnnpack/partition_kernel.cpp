@@ -152,7 +152,7 @@ class PartitionKernel final : public Kernel {
     addr_.assign(s.values.size(), nullptr);
     for (size_t i = 0; i < s.inputs.size(); ++i) {
       // Slack past the end: XNNPACK kernels may read (never use) up to XNN_EXTRA_BYTES more.
-      in_buf_.emplace_back(new float[size_t(ctx.input(int(i)).numel()) + 16]());
+      in_buf_.push_back(aligned_floats(size_t(ctx.input(int(i)).numel()) + 16));
       addr_[size_t(s.inputs[i])] = in_buf_.back().get();
     }
     for (size_t j = 0; j < s.outputs.size(); ++j) {
@@ -163,7 +163,7 @@ class PartitionKernel final : public Kernel {
       for (const Node& n : s.nodes)
         for (ValueId v : n.inputs) read_inside |= v == s.outputs[j];
       const bool own = needs_transpose(t.shape) || read_inside;
-      out_buf_.emplace_back(own ? new float[size_t(t.numel()) + 16]() : nullptr);
+      out_buf_.push_back(own ? aligned_floats(size_t(t.numel()) + 16) : AlignedFloats{});
     }
     for (auto& [v, p] : low_->buffers) addr_[size_t(v)] = p;
     return Status::ok();
@@ -221,7 +221,7 @@ class PartitionKernel final : public Kernel {
   std::vector<Shape> built_shapes_;
   std::unique_ptr<Lowered> low_;
   std::string why_;
-  std::vector<std::unique_ptr<float[]>> in_buf_, out_buf_;
+  std::vector<AlignedFloats> in_buf_, out_buf_;  // 64-byte aligned
   std::vector<float*> addr_;  // per inner value: its NHWC buffer during compute
 };
 

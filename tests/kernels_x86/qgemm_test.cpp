@@ -202,3 +202,22 @@ TEST(QGemm, DeepAndThreaded) {
 
 }  // namespace
 }  // namespace petrel
+
+namespace petrel {
+// A of a conv read as [pixels x channels] (the NCHW layout the column packer handles): when every
+// byte is below 128, no panel may take the AVX2 tile's exact (two-pass) path. The packer used to
+// call every panel that is not 12 or 16 rows wide 8-bit, so AVX2 convs (4-row panels) were always
+// exact and twice as slow, whatever their activations.
+TEST(QGemm, SevenBitColumnPanelsTakeTheFastPath) {
+  if (!x86::isa_supported(Isa::kAvx2)) GTEST_SKIP() << "no AVX2";
+  for (Isa q : levels()) {
+    const uint64_t before = x86::qgemm_exact_panels();
+    run_case(q, Case{64, 33, 40, QOut::kU8, false, 127, true, 0, 255, /*transposed_a=*/true}, 900);
+    EXPECT_EQ(x86::qgemm_exact_panels(), before) << x86::qgemm_isa_name(q);
+    run_case(q, Case{64, 33, 40, QOut::kU8, false, 255, true, 0, 255, /*transposed_a=*/true}, 901);
+    if (q == Isa::kAvx2) {
+      EXPECT_GT(x86::qgemm_exact_panels(), before) << "8-bit panels must be exact";
+    }
+  }
+}
+}  // namespace petrel

@@ -115,12 +115,15 @@ bool pack_a_panel_cols(const uint8_t* a, int64_t cs, bool sgn, int rows, int mr,
         _mm_store_si128(reinterpret_cast<__m128i*>(t + 48), q3);
         std::memcpy(d, t, size_t(mr * 4));
       }
-      // Only the first `mr` pixels count for the 7-bit test.
-      const __m128i m = mr == 12 ? _mm_or_si128(_mm_or_si128(q0, q1), q2) : _mm_or_si128(_mm_or_si128(q0, q1), _mm_or_si128(q2, q3));
+      // Only the first `mr` pixels count for the 7-bit test: q0..q3 hold 4 pixels each, in order.
+      __m128i m = q0;
+      if (mr >= 8) m = _mm_or_si128(m, q1);
+      if (mr >= 12) m = _mm_or_si128(m, q2);
+      if (mr >= 16) m = _mm_or_si128(m, q3);
       hi = _mm_or_si128(hi, m);
     }
     any = _mm_movemask_epi8(hi) != 0 ? 0x80 : 0;
-    if (mr != 12 && mr != 16) any = 0x80;  // conservative: the unused pixels were OR-ed in
+    if (mr % 4 != 0) any = 0x80;  // conservative: a vector would hold pixels past the panel
   }
 #endif
   for (; k < K; ++k) {

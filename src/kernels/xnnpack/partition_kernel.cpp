@@ -138,7 +138,7 @@ class PartitionKernel final : public Kernel {
     }
   };
   void print_profile() {
-    if (prof_runs_ == 0 || low_ == nullptr) return;
+    if (prof_runs_ <= 0 || prof_.empty() || low_ == nullptr) return;
     double total = 0;
     for (double v : prof_) total += v;
     std::fprintf(stderr, "stage profile (%lld runs, %.3f ms per run):\n", (long long)prof_runs_, total / double(prof_runs_));

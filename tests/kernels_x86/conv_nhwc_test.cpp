@@ -165,7 +165,10 @@ TEST(ConvNhwc, BalancedTilesAndStreamedFilter) {
   check({1, 8, 13, 13, 33, 1, 1, 1, {0, 0, 0, 0}}, FusedActivation{}, 0, 1);    // M = 169
   check({1, 5, 27, 27, 32, 3, 1, 1, {1, 1, 1, 1}}, FusedActivation{}, 0, 1);    // M = 729
   check({1, 200, 5, 5, 330, 3, 1, 1, {1, 1, 1, 1}}, FusedActivation{}, 1, 1);   // 2.6 MB filter, M = 25
-  check({1, 200, 7, 7, 330, 3, 1, 1, {1, 1, 1, 1}}, FusedActivation{}, 0, 2);   // the same on two threads
+  // Two threads split these (few rows, streamed filter) by output channels, with a residual.
+  check({1, 200, 7, 7, 330, 3, 1, 1, {1, 1, 1, 1}}, FusedActivation{}, 0, 2);
+  check({1, 200, 7, 7, 330, 3, 1, 1, {1, 1, 1, 1}}, FusedActivation{}, 1, 2);
+  check({1, 200, 11, 13, 140, 3, 1, 1, {1, 1, 1, 1}}, FusedActivation{}, 2, 2);
 }
 
 TEST(ConvNhwc, RejectsBadGeometry) {

@@ -23,13 +23,10 @@ void pack_panel_scalar(const float* const* src, int rows, int mr, int64_t len, f
 __attribute__((target("avx512f"))) void pack_panel14_avx512(const float* const* src, int rows, int64_t len,
                                                              float* dst) {
   constexpr int MR = 14;
-  for (int64_t t = 0; t < len; t += 16) {
-    // A short last step (a 3-channel stem's filter row is 21 floats: 16 + 5) goes through the
-    // same transpose with masked loads: 14 loads instead of 70 scalar copies.
-    const int n = int(len - t < 16 ? len - t : 16);
-    const __mmask16 lanes = __mmask16((1u << n) - 1u);
+  int64_t t = 0;
+  for (; t + 16 <= len; t += 16) {
     __m512 r[16], u[16];
-    for (int i = 0; i < 16; ++i) r[i] = i < rows ? _mm512_maskz_loadu_ps(lanes, src[i] + t) : _mm512_setzero_ps();
+    for (int i = 0; i < 16; ++i) r[i] = i < rows ? _mm512_loadu_ps(src[i] + t) : _mm512_setzero_ps();
     for (int i = 0; i < 16; i += 2) {
       u[i] = _mm512_unpacklo_ps(r[i], r[i + 1]);
       u[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]);
@@ -50,8 +47,10 @@ __attribute__((target("avx512f"))) void pack_panel14_avx512(const float* const* 
       r[i + 8] = _mm512_shuffle_f32x4(u[i], u[i + 8], 0xdd);
     }
     // r[j] now holds channel t + j of rows 0..15; rows >= `rows` are zeros the tile ignores.
-    for (int j = 0; j < n; ++j) _mm512_mask_storeu_ps(dst + (t + j) * MR, __mmask16(0x3fff), r[j]);
+    for (int j = 0; j < 16; ++j) _mm512_mask_storeu_ps(dst + (t + j) * MR, __mmask16(0x3fff), r[j]);
   }
+  for (; t < len; ++t)
+    for (int i = 0; i < rows; ++i) dst[t * MR + i] = src[i][t];
 }
 #endif
 

@@ -1,5 +1,5 @@
 // GFLOP/s of the NHWC convolution (conv_nhwc.hpp; not a test). Usage:
-//   petrel_conv_bench [--threads T] [--reps R] H W Cin Cout k stride pad [...]
+//   petrel_conv_bench [--threads T] [--reps R] [--cold N] H W Cin Cout k stride pad [...]
 // Each group of seven numbers is one square k x k convolution of an H x W x Cin image; prints
 // the best time of R runs and the largest difference from a direct loop on a sample of outputs.
 #include <algorithm>
@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <memory>
 #include <vector>
 
 #include "kernels/x86/conv_nhwc.hpp"
@@ -16,11 +17,12 @@ using namespace petrel;
 using namespace petrel::x86;
 
 int main(int argc, char** argv) {
-  int threads = 1, reps = 30;
+  int threads = 1, reps = 30, copies = 1;
   std::vector<long> v;
   for (int i = 1; i < argc; ++i) {
     if (!std::strcmp(argv[i], "--threads") && i + 1 < argc) threads = std::atoi(argv[++i]);
     else if (!std::strcmp(argv[i], "--reps") && i + 1 < argc) reps = std::atoi(argv[++i]);
+    else if (!std::strcmp(argv[i], "--cold") && i + 1 < argc) copies = std::max(1, std::atoi(argv[++i]));
     else v.push_back(std::atol(argv[i]));
   }
   if (v.empty() || v.size() % 7 != 0) {
@@ -40,8 +42,13 @@ int main(int argc, char** argv) {
     for (size_t i = 0; i < b.size(); ++i) b[i] = float(i % 3) * 0.1f;
     auto conv = ConvNhwc::make(s, w.data(), b.data(), FusedActivation{}, threads);
     if (!conv) { std::fprintf(stderr, "%s\n", conv.status().message().c_str()); return 1; }
+    // --cold N: N copies of the filter, run in turn, so that (as in a whole network) the
+    // packed weights come from memory rather than from a cache the last run warmed.
+    std::vector<std::unique_ptr<ConvNhwc>> extra;
+    for (int c = 1; c < copies; ++c) extra.push_back(std::move(ConvNhwc::make(s, w.data(), b.data(), FusedActivation{}, threads).value()));
     double best = 1e30;
     for (int r = 0; r < reps; ++r) {
+      for (auto& e : extra) e->run(x.data(), y.data(), nullptr, &pool);
       const auto t0 = std::chrono::steady_clock::now();
       conv.value()->run(x.data(), y.data(), nullptr, &pool);
       best = std::min(best, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());

@@ -158,6 +158,19 @@ TEST(ConvNhwc, TwoThreads) {
   check({2, 20, 3, 5, 64, 1, 1, 1, {0, 0, 0, 0}}, FusedActivation{}, 0, 2);
 }
 
+// Row counts that are not a multiple of the tile height are cut into balanced tiles (169 rows:
+// 13 x 13 at AVX-512), over several row blocks; a filter larger than 512 KB is prefetched
+// panel by panel (the last panel of one depth block prefetches the next block's first).
+TEST(ConvNhwc, BalancedTilesAndStreamedFilter) {
+  check({1, 8, 13, 13, 33, 1, 1, 1, {0, 0, 0, 0}}, FusedActivation{}, 0, 1);    // M = 169
+  check({1, 5, 27, 27, 32, 3, 1, 1, {1, 1, 1, 1}}, FusedActivation{}, 0, 1);    // M = 729
+  check({1, 200, 5, 5, 330, 3, 1, 1, {1, 1, 1, 1}}, FusedActivation{}, 1, 1);   // 2.6 MB filter, M = 25
+  // Two threads split these (few rows, streamed filter) by output channels, with a residual.
+  check({1, 200, 7, 7, 330, 3, 1, 1, {1, 1, 1, 1}}, FusedActivation{}, 0, 2);
+  check({1, 200, 7, 7, 330, 3, 1, 1, {1, 1, 1, 1}}, FusedActivation{}, 1, 2);
+  check({1, 200, 11, 13, 140, 3, 1, 1, {1, 1, 1, 1}}, FusedActivation{}, 2, 2);
+}
+
 TEST(ConvNhwc, RejectsBadGeometry) {
   x86::ConvNhwcShape s;  // all sizes zero
   std::vector<float> w(1, 0.0f);

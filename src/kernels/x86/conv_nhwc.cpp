@@ -43,6 +43,8 @@ Result<std::unique_ptr<ConvNhwc>> ConvNhwc::make(const ConvNhwcShape& s, const f
   const int64_t blocks = div_up(k->k_, kmax);
   k->kc_ = div_up(k->k_, blocks);
   const int64_t npanels = div_up(s.co, ik.nr), npad = npanels * ik.nr;
+  // Half of a 1 MB L2: beyond that the filter comes from L3 or memory on every run.
+  k->stream_b_ = k->k_ * npad * int64_t(sizeof(float)) > (512 << 10);
   if (!k->packed_.reserve(k->k_ * npad) || !k->ws_.reserve(int64_t(k->slices_) * (ik.mc + 16) * k->kc_))
     return internal_error("out of memory for a convolution's packed filter");
   // Panel j of depth block pc at pc * npad + j * kc * nr (kc of that block), as sgemm's pack_b.
@@ -121,27 +123,49 @@ void ConvNhwc::pack_rows(const float* x, int64_t m0, int rows, int64_t pc, int64
   }
 }
 
-void ConvNhwc::run_block(const float* x, float* y, const float* residual, int64_t m0, int64_t m1, float* ws) const {
-  float* scratch = ws + ik_->mc * kc_;  // each slice: the A block, then 16 rows of gather space
+// Output rows are cut into `tiles` register tiles of balanced heights (within one row of
+// each other, at most mr): 169 rows are 13 tiles of 13, not 12 of 14 and a 1-row tile, whose
+// FMAs per loaded B vector are a fourteenth of a full tile's. Tile t starts at row t * M / tiles.
+void ConvNhwc::run_block(const float* x, float* y, const float* residual, int64_t tiles, int64_t t0, int64_t t1,
+                         int64_t j0, int64_t j1, float* ws) const {
   const IsaKernels& ik = *ik_;
   const int mr = ik.mr, nr = ik.nr;
-  const int64_t N = s_.co, npanels = div_up(N, nr), npad = npanels * nr;
-  if (residual != nullptr && residual != y)
-    std::memcpy(y + m0 * N, residual + m0 * N, size_t((m1 - m0) * N) * sizeof(float));
+  const int64_t M = s_.n * s_.oh * s_.ow, N = s_.co, npanels = div_up(N, nr), npad = npanels * nr;
+  const auto row = [&](int64_t t) { return t * M / tiles; };
+  const int64_t m0 = row(t0), m1 = row(t1);
+  float* scratch = ws + (t1 - t0) * mr * kc_;  // each slice: the A block, then 16 rows of gather space
+  j1 = std::min(j1, npanels);
+  if (residual != nullptr && residual != y) {
+    const int64_t c0 = j0 * nr, c1 = std::min(N, j1 * nr);  // only this block's columns
+    for (int64_t m = m0; m < m1; ++m)
+      std::memcpy(y + m * N + c0, residual + m * N + c0, size_t(c1 - c0) * sizeof(float));
+  }
   for (int64_t pc = 0; pc < k_; pc += kc_) {
     const int64_t kc = std::min(kc_, k_ - pc);
     const bool last = pc + kc == k_;
     TileEpilogue e;
     e.accumulate = residual != nullptr || pc > 0;
     e.act = last && !act_.none() ? &act_ : nullptr;
-    for (int64_t r = m0; r < m1; r += mr) pack_rows(x, r, int(std::min<int64_t>(mr, m1 - r)), pc, kc, ws + (r - m0) * kc, scratch);
-    for (int64_t j = 0; j < npanels; ++j) {
+    for (int64_t t = t0; t < t1; ++t) pack_rows(x, row(t), int(row(t + 1) - row(t)), pc, kc, ws + (t - t0) * mr * kc, scratch);
+    for (int64_t j = j0; j < j1; ++j) {
       const float* bp = packed_.data() + pc * npad + j * kc * nr;
       const int cols = int(std::min<int64_t>(nr, N - j * nr));
       e.bias = last && !bias_.empty() ? bias_.data() + j * nr : nullptr;
-      for (int64_t r = m0; r < m1; r += mr) {
-        const int rows = int(std::min<int64_t>(mr, m1 - r));
-        ik.tiles[rows - 1](cols, kc, ws + (r - m0) * kc, bp, y + r * N + j * nr, N, e);
+      // The weights of a deep layer (7x7x512 -> 512: 9.4 MB) do not stay in any cache between
+      // runs and are read once per row block: the first two row tiles of each panel prefetch
+      // the next panel (half each, one line per k step) so that it is in L2 when it is needed
+      // instead of being read at memory latency by the next panel's first tile. With many row
+      // blocks the filter stays in L2 and this is not done.
+      const float* next = j + 1 < j1 ? bp + kc * nr : nullptr;
+      for (int64_t t = t0; t < t1; ++t) {
+        const int rows = int(row(t + 1) - row(t));
+        const int64_t half = t - t0;
+        if (stream_b_ && next != nullptr && half < 2) {
+          e.prefetch = next + half * kc * 16;  // a 64-byte line is 16 floats
+          ik.tiles_pf[rows - 1](cols, kc, ws + (t - t0) * mr * kc, bp, y + row(t) * N + j * nr, N, e);
+          continue;
+        }
+        ik.tiles[rows - 1](cols, kc, ws + (t - t0) * mr * kc, bp, y + row(t) * N + j * nr, N, e);
       }
     }
   }
@@ -152,19 +176,35 @@ void ConvNhwc::run(const float* x, float* y, const float* residual, ThreadPool* 
   const int64_t M = s_.n * s_.oh * s_.ow;
   int threads = pool != nullptr ? std::min(pool->size(), slices_) : 1;
   threads = int(std::max<double>(1.0, std::min<double>(threads, macs() / std::max(1.0, parallel_policy().min_macs_per_thread))));
-  // Row blocks of at most mc rows (one packed A block each), whole register tiles, at least
-  // one per thread.
-  const int64_t rpb = std::min(ik.mc, div_up(div_up(M, threads), ik.mr) * ik.mr);
-  const int64_t blocks = div_up(M, rpb);
+  // Blocks of at most mc / mr tiles (one packed A block each), at least one per thread, with
+  // balanced tile counts.
+  const int64_t tiles = div_up(M, ik.mr), per_block = ik.mc / ik.mr;
+  const int64_t blocks = std::min(tiles, std::max<int64_t>(div_up(tiles, per_block), threads));
+  const auto first = [&](int64_t b) { return b * tiles / blocks; };
+  const int64_t npanels = div_up(s_.co, ik.nr);
   if (threads <= 1 || blocks == 1) {
-    for (int64_t b = 0; b < blocks; ++b) run_block(x, y, residual, b * rpb, std::min(M, (b + 1) * rpb), ws_.data());
+    for (int64_t b = 0; b < blocks; ++b) run_block(x, y, residual, tiles, first(b), first(b + 1), 0, npanels, ws_.data());
     return;
   }
   const int64_t per_slice = (ik.mc + 16) * kc_;
+  // Few output rows and a filter streamed from memory (ResNet's 7 x 7 layers: 49 rows, 2.4-9.4
+  // MB): split the output channels instead, so that each thread reads its share of the filter
+  // rather than all of it (packing A twice costs ~1/N of the product).
+  if (stream_b_ && tiles <= 2 * per_block && npanels >= 2 * threads) {
+    const int64_t rblocks = div_up(tiles, per_block);
+    const auto rfirst = [&](int64_t b) { return b * tiles / rblocks; };
+    pool->parallel_for(threads, 1, [&](int64_t begin, int64_t end) {
+      for (int64_t t = begin; t < end; ++t)
+        for (int64_t b = 0; b < rblocks; ++b)
+          run_block(x, y, residual, tiles, rfirst(b), rfirst(b + 1), t * npanels / threads, (t + 1) * npanels / threads,
+                    ws_.data() + t * per_slice);
+    });
+    return;
+  }
   pool->parallel_for(threads, 1, [&](int64_t begin, int64_t end) {
     for (int64_t t = begin; t < end; ++t)
       for (int64_t b = t; b < blocks; b += threads)
-        run_block(x, y, residual, b * rpb, std::min(M, (b + 1) * rpb), ws_.data() + t * per_slice);
+        run_block(x, y, residual, tiles, first(b), first(b + 1), 0, npanels, ws_.data() + t * per_slice);
   });
 }
 

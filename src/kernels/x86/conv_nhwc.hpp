@@ -42,7 +42,9 @@ class ConvNhwc {
 
  private:
   void pack_rows(const float* x, int64_t m0, int rows, int64_t pc, int64_t kc, float* dst, float* scratch) const;
-  void run_block(const float* x, float* y, const float* residual, int64_t m0, int64_t m1, float* ws) const;
+  // Row tiles [t0, t1) of `tiles`, output panels [j0, j1).
+  void run_block(const float* x, float* y, const float* residual, int64_t tiles, int64_t t0, int64_t t1, int64_t j0,
+                 int64_t j1, float* ws) const;
 
   ConvNhwcShape s_;
   int64_t k_ = 0;   // kh * kw * c
@@ -54,6 +56,7 @@ class ConvNhwc {
   int slices_ = 1;
   bool use_avx512_pack_ = false;
   bool merge_rows_ = false;  // pack whole filter rows (few channels), see pack_rows
+  bool stream_b_ = false;    // the packed filter outgrows L2: prefetch it (see run_block)
 };
 
 }  // namespace petrel::x86

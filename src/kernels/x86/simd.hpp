@@ -19,6 +19,9 @@ struct TileEpilogue {
   bool accumulate = false;
   const float* bias = nullptr;
   const FusedActivation* act = nullptr;  // null or kNone: no activation
+  // tiles_pf only: one 64-byte line per k step from here on is prefetched into L2 (the next
+  // B panel, when the weights stream from memory once per run); null: none.
+  const float* prefetch = nullptr;
 };
 
 // C[rows x cols] (row stride ldc) from a packed A panel (kc x MR: a[k * MR + i]) and a packed
@@ -32,7 +35,8 @@ struct IsaKernels {
   int mr, nr;   // register tile
   int64_t kc;   // depth of one packed block (a B panel of kc x nr stays in L1)
   int64_t mc;   // rows of A packed per block (a multiple of mr; mc x kc stays in L2)
-  TileFn tiles[16];  // tiles[rows - 1]
+  TileFn tiles[16];     // tiles[rows - 1]
+  TileFn tiles_pf[16];  // the same, also prefetching from ep.prefetch
   // One A panel: dst[k * mr + i] = A(i, k) for i < rows, k < kc, A(i, k) at a[i * rs + k * cs].
   void (*pack_a)(const float* a, int64_t rs, int64_t cs, int rows, int64_t kc, float* dst);
   // One B panel: dst[k * nr + j] = B(k, j) for j < cols (zero for cols <= j < nr).

@@ -109,6 +109,7 @@ IsaKernels make_table() {
   k.kc = 256;
   k.mc = 32 * MR;
   fill_tiles(k.tiles, std::make_integer_sequence<int, MR>{});
+  for (int i = 0; i < 16; ++i) k.tiles_pf[i] = k.tiles[i];  // no prefetch in plain C++
   k.pack_a = &pack_a;
   k.pack_b = &pack_b;
   k.gemv = &gemv;

@@ -750,9 +750,14 @@ Result<std::unique_ptr<Lowered>> lower(const Graph& sub, const std::vector<Shape
         if (v == kNoValue || sub.constant(v) != nullptr || shapes[size_t(v)].empty()) return unsupported(first.label() + ": native inputs");
       }
       st.native = &first;
+      st.what = first.op_type;
       if (first.op_type == "Conv") {
         Builder b{sub, shapes, nullptr, out.get(), {}, {}, {}, {}};
         PETREL_RETURN_IF_ERROR(b.native_conv(first, st, threads));
+        const x86::ConvNhwcShape& cs = st.conv->shape();
+        st.what += " " + std::to_string(cs.h) + "x" + std::to_string(cs.w) + "x" + std::to_string(cs.c) + "->" +
+                   std::to_string(cs.co) + " k" + std::to_string(cs.kh) + " s" + std::to_string(cs.sh) +
+                   (first.inputs.size() > 3 ? " +res" : "");
       } else {
         PETREL_RETURN_IF_ERROR(plan_native(sub, shapes, first, st));
       }
@@ -782,7 +787,10 @@ Result<std::unique_ptr<Lowered>> lower(const Graph& sub, const std::vector<Shape
       PETREL_RETURN_IF_ERROR(b.value(v).status());
       st.externals.emplace_back(e.first, v);
     }
-    for (size_t i = runs[r].first; i < runs[r].second; ++i) PETREL_RETURN_IF_ERROR(b.node(*order[i]));
+    for (size_t i = runs[r].first; i < runs[r].second; ++i) {
+      PETREL_RETURN_IF_ERROR(b.node(*order[i]));
+      st.what += (st.what.empty() ? "xnnpack: " : ",") + order[i]->op_type;
+    }
     // YIELD_WORKERS: the pool's threads sleep as soon as the stage is done (no spinning).
     const xnn_status cs = xnn_create_runtime_v2(b.sg, pool, XNN_FLAG_YIELD_WORKERS, &st.runtime);
     // XNNPACK now holds packed copies: the re-laid-out filters go with the builder.

@@ -42,6 +42,7 @@ struct Stage {
   std::unique_ptr<x86::DwConvNhwc> dwconv;
   std::vector<std::pair<uint32_t, ValueId>> externals;  // XNNPACK external id -> inner value
   std::vector<xnn_external_value> bound;                // pointers of the last setup
+  std::string what;  // for PETREL_STAGE_PROFILE: the stage's ops (and a Conv's shape)
 };
 
 struct Lowered {

@@ -3,9 +3,11 @@
 // an XNNPACK runtime (weights re-laid-out and packed once) and sizes the boundary buffers, so
 // later runs allocate nothing. If lowering fails, the partition's nodes run on the reference
 // kernels (heap outputs; slow but always correct).
+#include <chrono>
 #include <cstdlib>
 #include <cstdio>
 #include <cstring>
+#include <algorithm>
 #include <map>
 #include <mutex>
 
@@ -77,16 +79,20 @@ class PartitionKernel final : public Kernel {
       }
       return compute_reference(ctx);
     }
+    Clock clock(prof_.empty() ? nullptr : &prof_);
     for (size_t i = 0; i < s.inputs.size(); ++i) {
       const Tensor& t = ctx.input(int(i));
       if (needs_transpose(t.shape)) nchw_to_nhwc(t.as<float>(), in_buf_[i].get(), t.shape);
       else std::memcpy(in_buf_[i].get(), t.data, t.nbytes());
     }
+    clock.lap(0);
     for (size_t j = 0; j < s.outputs.size(); ++j)
       addr_[size_t(s.outputs[j])] = out_buf_[j] ? out_buf_[j].get() : ctx.output(int(j)).as<float>();
-    for (Stage& st : low_->stages) {
+    for (size_t si = 0; si < low_->stages.size(); ++si) {
+      Stage& st = low_->stages[si];
       if (st.native != nullptr) {
         run_native(st, *low_, addr_.data(), ctx.pool);
+        clock.lap(si + 1);
         continue;
       }
       // Setup only when a buffer moved (in steady state: never): it rebuilds XNNPACK's
@@ -101,6 +107,7 @@ class PartitionKernel final : public Kernel {
       if (changed && xnn_setup_runtime(st.runtime, st.bound.size(), st.bound.data()) != xnn_status_success)
         return ctx.error("XNNPACK setup failed");
       if (xnn_invoke_runtime(st.runtime) != xnn_status_success) return ctx.error("XNNPACK run failed");
+      clock.lap(si + 1);
     }
     for (size_t j = 0; j < s.outputs.size(); ++j) {
       if (!out_buf_[j]) continue;
@@ -108,7 +115,42 @@ class PartitionKernel final : public Kernel {
       if (needs_transpose(o.shape)) nhwc_to_nchw(out_buf_[j].get(), o.as<float>(), o.shape);
       else std::memcpy(o.data, out_buf_[j].get(), o.nbytes());
     }
+    clock.lap(prof_.empty() ? 0 : prof_.size() - 1);
+    if (!prof_.empty() && prof_runs_++ < 0) std::fill(prof_.begin(), prof_.end(), 0.0);
     return Status::ok();
+  }
+
+  ~PartitionKernel() override { print_profile(); }
+
+  // PETREL_STAGE_PROFILE=1: time per stage (entry transposes, each stage, exit transposes),
+  // printed to stderr when the session closes. Off: one branch per stage.
+  struct Clock {
+    std::vector<double>* acc;
+    std::chrono::steady_clock::time_point t;
+    explicit Clock(std::vector<double>* a) : acc(a) {
+      if (acc) t = std::chrono::steady_clock::now();
+    }
+    void lap(size_t i) {
+      if (!acc) return;
+      const auto now = std::chrono::steady_clock::now();
+      (*acc)[i] += std::chrono::duration<double, std::milli>(now - t).count();
+      t = now;
+    }
+  };
+  void print_profile() {
+    if (prof_runs_ <= 0 || prof_.empty() || low_ == nullptr) return;
+    double total = 0;
+    for (double v : prof_) total += v;
+    std::fprintf(stderr, "stage profile (%lld runs, %.3f ms per run):\n", (long long)prof_runs_, total / double(prof_runs_));
+    for (size_t i = 0; i < prof_.size(); ++i) {
+      const std::string what = i == 0 ? "transpose in" : i == prof_.size() - 1 ? "transpose out" : low_->stages[i - 1].what;
+      double gf = 0;
+      if (i > 0 && i + 1 < prof_.size() && low_->stages[i - 1].conv)
+        gf = 2.0 * low_->stages[i - 1].conv->macs() / (prof_[i] / double(prof_runs_) * 1e6);
+      std::fprintf(stderr, "  %3zu %8.3f ms %5.1f%%  %s", i, prof_[i] / double(prof_runs_), 100.0 * prof_[i] / total, what.c_str());
+      if (gf > 0) std::fprintf(stderr, "  %.0f GFLOP/s", gf);
+      std::fprintf(stderr, "\n");
+    }
   }
 
   const std::string& fallback_reason() const { return why_; }
@@ -127,6 +169,8 @@ class PartitionKernel final : public Kernel {
     built_pool_ = pool;
     built_shapes_.clear();
     for (size_t i = 0; i < s.inputs.size(); ++i) built_shapes_.push_back(ctx.input(int(i)).shape);
+    print_profile();
+    prof_runs_ = 0;
     low_.reset();
     // Shapes of every inner value at these input shapes (infer ran at plan time for them).
     std::vector<Shape> shapes(s.values.size());
@@ -166,6 +210,10 @@ class PartitionKernel final : public Kernel {
       out_buf_.push_back(own ? aligned_floats(size_t(t.numel()) + 16) : AlignedFloats{});
     }
     for (auto& [v, p] : low_->buffers) addr_[size_t(v)] = p;
+    prof_.clear();
+    prof_runs_ = -1;  // the first run (cold caches) is not counted
+    if (const char* e = std::getenv("PETREL_STAGE_PROFILE"); e != nullptr && std::strcmp(e, "0") != 0)
+      prof_.assign(low_->stages.size() + 2, 0.0);
     return Status::ok();
   }
 
@@ -223,6 +271,8 @@ class PartitionKernel final : public Kernel {
   std::string why_;
   std::vector<AlignedFloats> in_buf_, out_buf_;  // 64-byte aligned
   std::vector<float*> addr_;  // per inner value: its NHWC buffer during compute
+  std::vector<double> prof_;  // PETREL_STAGE_PROFILE: ms per stage, summed over runs
+  long long prof_runs_ = 0;
 };
 
 std::once_flag init_once;

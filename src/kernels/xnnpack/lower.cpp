@@ -754,10 +754,14 @@ Result<std::unique_ptr<Lowered>> lower(const Graph& sub, const std::vector<Shape
       if (first.op_type == "Conv") {
         Builder b{sub, shapes, nullptr, out.get(), {}, {}, {}, {}};
         PETREL_RETURN_IF_ERROR(b.native_conv(first, st, threads));
-        const x86::ConvNhwcShape& cs = st.conv->shape();
-        st.what += " " + std::to_string(cs.h) + "x" + std::to_string(cs.w) + "x" + std::to_string(cs.c) + "->" +
-                   std::to_string(cs.co) + " k" + std::to_string(cs.kh) + " s" + std::to_string(cs.sh) +
-                   (first.inputs.size() > 3 ? " +res" : "");
+        if (st.conv) {  // a dense conv (a depthwise one has st.dwconv instead)
+          const x86::ConvNhwcShape& cs = st.conv->shape();
+          st.what += " " + std::to_string(cs.h) + "x" + std::to_string(cs.w) + "x" + std::to_string(cs.c) + "->" +
+                     std::to_string(cs.co) + " k" + std::to_string(cs.kh) + " s" + std::to_string(cs.sh) +
+                     (first.inputs.size() > 3 ? " +res" : "");
+        } else if (st.dwconv) {
+          st.what += " depthwise";
+        }
       } else {
         PETREL_RETURN_IF_ERROR(plan_native(sub, shapes, first, st));
       }

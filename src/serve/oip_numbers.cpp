@@ -104,7 +104,6 @@ ScannedMessage scan_message(std::string_view body, std::string_view tensors_key,
   ScannedMessage out;
   std::vector<Frame> stack;
   std::string_view key;        // the key whose value comes next (empty: none)
-  bool key_escaped = false;
   size_t copied = 0;           // body[0, copied) is in out.rewritten already
   bool giving_up = false;      // the scanner stepped aside: only the depth is still measured
   const size_t npos = std::string_view::npos;
@@ -133,12 +132,11 @@ ScannedMessage scan_message(std::string_view body, std::string_view tensors_key,
       while (j < body.size() && is_ws(body[j])) ++j;
       if (j < body.size() && body[j] == ':') {  // a key
         key = body.substr(i + 1, end - i - 2);
-        key_escaped = escaped;
         // A key the scanner cannot compare byte for byte, or a repeated key, in the objects it
         // lifts from: the parser's view of the document could differ from ours; step aside.
         if (!stack.empty() && !giving_up) {
           Frame& f = stack.back();
-          if ((f.role == Role::kRoot || f.role == Role::kTensor) && key_escaped) giving_up = true;
+          if ((f.role == Role::kRoot || f.role == Role::kTensor) && escaped) giving_up = true;
           const std::string_view special = f.role == Role::kRoot ? tensors_key : "data";
           if ((f.role == Role::kRoot || f.role == Role::kTensor) && key == special) {
             if (f.seen_special_key) giving_up = true;
@@ -152,8 +150,7 @@ ScannedMessage scan_message(std::string_view body, std::string_view tensors_key,
       i = end;
       continue;
     }
-    if (c == '[' && !giving_up && !stack.empty() && stack.back().role == Role::kTensor && key == "data" &&
-        !key_escaped) {
+    if (c == '[' && !giving_up && !stack.empty() && stack.back().role == Role::kTensor && key == "data") {
       const int64_t index = stack.size() >= 2 ? stack[stack.size() - 2].index : -1;
       int64_t count = 0;
       int deepest = out.depth;
